@@ -1,0 +1,268 @@
+"""Events, actions and signals: the vocabulary shared by the core and translators.
+
+Inside rt every OpenAI Realtime event is in the **GA** dialect.  An
+:class:`Event` keeps the original JSON text next to a lazily parsed dict, so a
+frame that needs no change can be forwarded byte for byte without being parsed
+or re-serialised (the passthrough hot path), while a translator that needs the
+fields just reads ``event.data``.
+
+Translators are pure: they receive an :class:`Event` (or an upstream frame, or
+a :class:`Signal`) and return a list of *actions* -- :class:`ToClient`,
+:class:`ToUpstream`, :class:`Schedule`, :class:`Close` -- that the session's I/O
+layer carries out in order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .errors import ClientEventError
+
+__all__ = [
+    "Event",
+    "ToClient",
+    "ToUpstream",
+    "Schedule",
+    "Close",
+    "Action",
+    "Signal",
+    "UpstreamOpened",
+    "UpstreamLost",
+    "TimerFired",
+    "IdFactory",
+    "error_event",
+    "peek_type",
+    "dumps",
+]
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON, the form rt writes every event in."""
+    return _dumps(obj)
+
+
+_TYPE_PREFIXES = ('{"type":"', '{"type": "')
+
+
+def peek_type(text: str) -> str | None:
+    """Return the event ``type`` when ``text`` starts with it, without parsing.
+
+    The OpenAI SDKs and services write ``type`` first, so this almost always
+    succeeds; ``None`` means "parse to find out".
+    """
+    for prefix in _TYPE_PREFIXES:
+        if text.startswith(prefix):
+            end = text.find('"', len(prefix))
+            if end > 0:
+                t = text[len(prefix) : end]
+                if "\\" not in t:
+                    return t
+            return None
+    return None
+
+
+class Event:
+    """One OpenAI Realtime event (GA dialect), parsed on demand.
+
+    Build it with :meth:`from_text` (a received frame) or :meth:`from_data`
+    (a dict you made).  Treat ``data`` as read-only once the event exists:
+    to change an event, make a new one with :meth:`from_data`.
+    """
+
+    __slots__ = ("type", "_text", "_data")
+
+    def __init__(self, type: str, text: str | None = None, data: dict[str, Any] | None = None) -> None:
+        self.type = type
+        self._text = text
+        self._data = data
+
+    @classmethod
+    def from_text(cls, text: str, *, trusted: bool = False) -> "Event":
+        """Wrap a received JSON text frame.
+
+        ``trusted`` (frames from an upstream) allows the type to be peeked
+        without parsing; untrusted frames (from clients) are parsed so that
+        malformed JSON is caught here, not by the provider.
+
+        :raises ClientEventError: malformed JSON, not an object, or no ``type``.
+        """
+        if trusted:
+            t = peek_type(text)
+            if t is not None:
+                return cls(t, text, None)
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise ClientEventError(f"The frame is not valid JSON: {exc}", code="invalid_json") from None
+        if not isinstance(data, dict):
+            raise ClientEventError(
+                f"Expected a JSON object, got {type(data).__name__ if not isinstance(data, list) else 'array'}.",
+                code="invalid_event",
+            )
+        t = data.get("type")
+        if not isinstance(t, str) or not t:
+            eid = data.get("event_id") if isinstance(data.get("event_id"), str) else None
+            raise ClientEventError(
+                "The event has no 'type' string.", code="missing_type", param="type", event_id=eid
+            )
+        return cls(t, text, data)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> "Event":
+        """Wrap a dict that already has a ``type``."""
+        return cls(data["type"], None, data)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        d = self._data
+        if d is None:
+            d = self._data = json.loads(self._text)  # type: ignore[arg-type]
+        return d
+
+    @property
+    def text(self) -> str:
+        t = self._text
+        if t is None:
+            t = self._text = _dumps(self._data)
+        return t
+
+    @property
+    def is_parsed(self) -> bool:
+        return self._data is not None
+
+    @property
+    def event_id(self) -> str | None:
+        eid = self.data.get("event_id")
+        return eid if isinstance(eid, str) else None
+
+    def __repr__(self) -> str:  # never includes payloads: they may carry audio
+        return f"Event({self.type!r})"
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(slots=True)
+class ToClient:
+    """Send a GA server event to the client (the dialect edge converts it)."""
+
+    event: Event | dict[str, Any]
+
+
+@dataclass(slots=True)
+class ToUpstream:
+    """Send a frame to the upstream.  ``frame`` is whatever the provider's
+    Upstream object accepts: usually ``str``/``bytes``, but a plugin may pass
+    its own control objects to its own Upstream (e.g. a reconnect request)."""
+
+    frame: Any
+
+
+@dataclass(slots=True)
+class Schedule:
+    """Deliver ``signal`` to the translator (via ``translate_inbound``) after
+    ``delay`` seconds.  A later Schedule with the same ``signal.name``
+    replaces the earlier one; ``delay < 0`` cancels it."""
+
+    delay: float
+    signal: "TimerFired"
+
+
+@dataclass(slots=True)
+class Close:
+    """End the session: optionally send ``error`` first, then close both sides."""
+
+    code: int = 1000
+    reason: str = ""
+    error: dict[str, Any] | None = None
+
+
+Action = Union[ToClient, ToUpstream, Schedule, Close]
+
+
+# --------------------------------------------------------------------------- signals
+
+
+class Signal:
+    """Something that happened to the session that is not a frame."""
+
+    __slots__ = ()
+    type = "rt.signal"
+
+
+@dataclass(slots=True)
+class UpstreamOpened(Signal):
+    """Delivered through ``translate_outbound`` once the upstream is open."""
+
+    type = "rt.upstream.opened"
+
+
+@dataclass(slots=True)
+class UpstreamLost(Signal):
+    """Delivered through ``translate_outbound`` when the upstream closed.
+    Return ``None`` for the core default (an ``error`` event, then close)."""
+
+    code: int = 1006
+    reason: str = ""
+    type = "rt.upstream.lost"
+
+
+@dataclass(slots=True)
+class TimerFired(Signal):
+    """Delivered through ``translate_inbound`` when a :class:`Schedule` expires."""
+
+    name: str
+    payload: Any = None
+    type = "rt.timer"
+
+
+# --------------------------------------------------------------------------- ids & errors
+
+
+@dataclass
+class IdFactory:
+    """Makes OpenAI-looking ids (``event_…``, ``resp_…``, ``item_…``).
+
+    Injected into translators so a recorded session replays with the same ids:
+    tests pass ``IdFactory(seed="test")`` for deterministic ids.
+    """
+
+    seed: str | None = None
+    _counter: Any = field(default_factory=lambda: itertools.count(1), repr=False)
+
+    def __post_init__(self) -> None:
+        if self.seed is None:
+            self.seed = os.urandom(6).hex()
+
+    def __call__(self, prefix: str) -> str:
+        return f"{prefix}_{self.seed}{next(self._counter):06d}"
+
+
+def monotonic() -> float:
+    """The default clock injected into translators."""
+    return time.monotonic()
+
+
+def error_event(
+    message: str,
+    *,
+    code: str | None = None,
+    type: str = "invalid_request_error",
+    param: str | None = None,
+    event_id: str | None = None,
+    ids: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """An OpenAI ``error`` server event (GA and beta share this shape)."""
+    return {
+        "type": "error",
+        "event_id": ids("event") if ids else "event_rt_error",
+        "error": {"type": type, "code": code, "message": message, "param": param, "event_id": event_id},
+    }

@@ -1,0 +1,187 @@
+"""The upstream seam: what a provider connection looks like to the core.
+
+The core only ever sees an :class:`Upstream` -- ``open`` / ``send`` /
+``receive`` / ``aclose`` -- whatever carries it (a WebSocket for OpenAI, Azure,
+xAI and Gemini; an HTTP/2 event stream for Bedrock).  All WebSocket-library
+code for upstreams lives in :class:`WebSocketUpstream`, so another transport
+can replace it without touching sessions or translators (httpx's transport
+seam is the model).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+from .errors import UpstreamClosed, UpstreamConnectError
+
+__all__ = ["Upstream", "WebSocketUpstream", "websocket_url"]
+
+log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class Upstream(Protocol):
+    """One connection to a provider, opened and closed by the core.
+
+    ``receive`` raises :class:`~rt_core.UpstreamClosed` when the connection
+    ends; ``open`` raises :class:`~rt_core.UpstreamConnectError`.  ``send``
+    and ``receive`` are called from two different tasks concurrently.
+    """
+
+    async def open(self) -> None: ...
+
+    async def send(self, frame: Any) -> None: ...
+
+    async def receive(self) -> Any: ...
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None: ...
+
+
+def websocket_url(base: str, path: str, query: Mapping[str, str] | None = None) -> str:
+    """Join a LiteLLM-style ``api_base`` and a WebSocket path.
+
+    ``http``→``ws`` and ``https``→``wss``; ``ws``/``wss`` are kept; a bare host
+    gets ``wss``.  ``path`` is appended unless ``base`` already ends with it
+    (users write both ``https://host`` and ``https://host/v1``: pass the path
+    relative to what they may have written, see the callers).
+    """
+    if "://" not in base:
+        base = "wss://" + base
+    parts = urlsplit(base)
+    scheme = {"http": "ws", "https": "wss", "ws": "ws", "wss": "wss"}.get(parts.scheme.lower())
+    if scheme is None:
+        raise ValueError(f"unsupported URL scheme {parts.scheme!r} (use http, https, ws or wss)")
+    base_path = parts.path.rstrip("/")
+    if not base_path.endswith(path.rstrip("/")):
+        base_path = base_path + "/" + path.lstrip("/")
+    q = parts.query
+    if query:
+        extra = urlencode(query)
+        q = f"{q}&{extra}" if q else extra
+    return urlunsplit((scheme, parts.netloc, base_path, q, ""))
+
+
+def _status_message(status: int, body: bytes | None) -> str:
+    """Pull a readable message out of an HTTP error body (JSON or text)."""
+    text = (body or b"").decode("utf-8", "replace").strip()
+    if text:
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return text[:500]
+        err = data.get("error", data) if isinstance(data, dict) else data
+        if isinstance(err, dict):
+            msg = err.get("message") or err.get("msg") or json.dumps(err)[:500]
+            return str(msg)
+        if isinstance(err, str):
+            return err
+        return text[:500]
+    return f"HTTP {status}"
+
+
+class WebSocketUpstream:
+    """An :class:`Upstream` over a WebSocket (the ``websockets`` library).
+
+    :param url: ``ws://`` or ``wss://`` URL.
+    :param headers: handshake headers (auth goes here, never in logs).
+    :param subprotocols: offered subprotocols, if any.
+    :param ping_interval: keepalive pings; ``ping_timeout=None`` tolerates
+        providers whose pongs arrive late (Gemini).
+    :param name: a label for error messages (never contains a secret).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        subprotocols: Sequence[str] | None = None,
+        ping_interval: float | None = 20.0,
+        ping_timeout: float | None = 60.0,
+        name: str = "upstream",
+        ssl: Any = None,
+    ) -> None:
+        self.url = url
+        self.headers = dict(headers or {})
+        self.subprotocols = list(subprotocols) if subprotocols else None
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
+        self.name = name
+        self.ssl = ssl
+        self._ws: Any = None
+
+    @property
+    def safe_url(self) -> str:
+        """The URL without its query string (which may carry a key)."""
+        p = urlsplit(self.url)
+        return urlunsplit((p.scheme, p.netloc, p.path, "", ""))
+
+    async def open(self) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+
+        kwargs: dict[str, Any] = {}
+        if self.ssl is not None and self.url.startswith("wss:"):
+            kwargs["ssl"] = self.ssl
+        try:
+            self._ws = await connect(
+                self.url,
+                additional_headers=self.headers,
+                subprotocols=self.subprotocols,  # type: ignore[arg-type]
+                max_size=None,
+                compression=None,
+                open_timeout=None,  # the core's cancel scope bounds the open
+                ping_interval=self.ping_interval,
+                ping_timeout=self.ping_timeout,
+                close_timeout=2,
+                user_agent_header="rt-gateway",
+                **kwargs,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            msg = _status_message(status, exc.response.body)
+            raise UpstreamConnectError(
+                f"{self.name} refused the WebSocket handshake at {self.safe_url}: HTTP {status}: {msg}",
+                status=status,
+            ) from None
+        except InvalidURI as exc:
+            raise UpstreamConnectError(f"{self.name}: invalid upstream URL: {exc}", retryable=False) from None
+        except (InvalidHandshake, OSError, EOFError) as exc:
+            raise UpstreamConnectError(
+                f"{self.name} could not be reached at {self.safe_url}: {type(exc).__name__}: {exc}"
+            ) from None
+
+    async def send(self, frame: Any) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await self._ws.send(frame)
+        except ConnectionClosed as exc:
+            raise _closed(exc) from None
+
+    async def receive(self) -> Any:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            return await self._ws.recv()
+        except ConnectionClosed as exc:
+            raise _closed(exc) from None
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        ws = self._ws
+        if ws is not None:
+            try:
+                await ws.close(code, reason[:120])
+            except Exception:  # closing is best effort; the socket may be gone already
+                log.debug("error while closing %s", self.name, exc_info=True)
+
+
+def _closed(exc: Any) -> UpstreamClosed:
+    rcvd = exc.rcvd
+    if rcvd is not None:
+        return UpstreamClosed(rcvd.code, rcvd.reason)
+    return UpstreamClosed(1006, "connection lost without a close frame")
