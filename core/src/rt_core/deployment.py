@@ -15,7 +15,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-__all__ = ["ProviderSpec", "DeploymentSettings", "Deployment"]
+__all__ = ["ProviderSpec", "DeploymentSettings", "Deployment", "KNOWN_EXTRA_PARAMS"]
+
+#: ``litellm_params`` keys LiteLLM users commonly carry that rt accepts silently.
+KNOWN_EXTRA_PARAMS = frozenset(
+    {"stream_timeout", "max_retries", "order", "tags", "drop_params", "custom_llm_provider",
+     "input_cost_per_token", "output_cost_per_token", "input_cost_per_second", "output_cost_per_second",
+     "use_in_pass_through", "litellm_credential_name", "organization", "region_name", "mode"}
+)
 
 
 class DeploymentSettings(BaseModel):
@@ -42,13 +49,6 @@ class DeploymentSettings(BaseModel):
     max_parallel_requests: int | None = Field(default=None, ge=1)
     #: Upstream event dialect for OpenAI-protocol upstreams: ``GA`` or ``beta``.
     realtime_protocol: str | None = None
-
-    #: Keys LiteLLM users commonly carry that rt accepts silently.
-    known_extra: frozenset[str] = frozenset(
-        {"stream_timeout", "max_retries", "order", "tags", "drop_params", "custom_llm_provider",
-         "input_cost_per_token", "output_cost_per_token", "input_cost_per_second", "output_cost_per_second",
-         "use_in_pass_through", "litellm_credential_name", "organization", "region_name"}
-    )
 
     def effective_connect_timeout(self, default: float) -> float:
         return self.connect_timeout or self.timeout or default

@@ -1,0 +1,143 @@
+"""``rt-core``: serve, check a config, list plugins.
+
+::
+
+    rt-core serve [--config FILE] [--host H] [--port P]
+    rt-core check CONFIG
+    rt-core plugins
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from typing import Any
+
+import anyio
+
+from . import __version__
+from .config import Config, load_config
+from .errors import ConfigError, PluginError
+from .plugins import PluginHost
+
+log = logging.getLogger("rt_core")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _load(config_path: str | None) -> tuple[PluginHost, Config]:
+    host = PluginHost()
+    config = load_config(config_path, host.providers())
+    return host, config
+
+
+async def _serve(host_plugins: PluginHost, config: Config, bind: str, port: int) -> None:
+    from .server import Gateway
+
+    gateway = Gateway(config, host_plugins)
+    async with anyio.create_task_group() as tg:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            actual = await tg.start(gateway.serve, bind, port)
+            shown = f"[{bind}]" if ":" in bind else bind
+            log.info(
+                "rt %s ready on http://%s:%d (WebSocket ws://%s:%d/v1/realtime?model=NAME); models: %s",
+                __version__, shown, actual, shown, actual, ", ".join(config.model_names) or "(none)",
+            )
+            async for signum in signals:
+                log.info("received %s: stopping", signal.Signals(signum).name)
+                tg.cancel_scope.cancel()
+                break
+
+
+def _run_async(fn: Any, *args: Any) -> None:
+    backend_options: dict[str, Any] = {}
+    try:
+        import uvloop  # noqa: F401
+
+        if os.environ.get("RT_LOOP", "uvloop") == "uvloop":
+            backend_options["use_uvloop"] = True
+    except ImportError:
+        pass
+    anyio.run(fn, *args, backend="asyncio", backend_options=backend_options)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        host, config = _load(args.config)
+    except (ConfigError, PluginError) as exc:
+        print(f"rt-core: {exc}", file=sys.stderr)
+        return 2
+    if not config.deployments:
+        log.warning("no models configured: every session will be refused")
+    try:
+        _run_async(_serve, host, config, args.host, args.port)
+    except OSError as exc:
+        print(f"rt-core: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        host, config = _load(args.config)
+    except (ConfigError, PluginError) as exc:
+        print(f"rt-core: {exc}", file=sys.stderr)
+        return 2
+    print(f"{config.source}: OK — {len(config.deployments)} deployment(s) in {len(config.groups)} model group(s)")
+    for name, deps in config.groups.items():
+        print(f"  {name}: " + ", ".join(d.label for d in deps))
+    for w in config.warnings:
+        print(f"  warning: {w}")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    try:
+        host = PluginHost()
+    except PluginError as exc:
+        print(f"rt-core: {exc}", file=sys.stderr)
+        return 2
+    for info in host.plugin_infos():
+        dist = f"{info.distribution} {info.version}" if info.distribution else "(built in)"
+        prov = f"  providers: {', '.join(info.providers)}" if info.providers else ""
+        print(f"{info.name:<12} {dist}{prov}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rt-core", description="rt: the realtime AI gateway")
+    p.add_argument("--version", action="version", version=f"rt-core {__version__}")
+    p.add_argument("--log-level", default=os.environ.get("RT_LOG_LEVEL", "INFO"))
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the gateway")
+    s.add_argument("--config", "-c", default=None, help="config file (LiteLLM realtime format); default: embedded")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", "-p", type=int, default=4000)
+    s.set_defaults(func=cmd_serve)
+    c = sub.add_parser("check", help="validate a config without serving")
+    c.add_argument("config")
+    c.set_defaults(func=cmd_check)
+    pl = sub.add_parser("plugins", help="list discovered plugins")
+    pl.set_defaults(func=cmd_plugins)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""The relay: one session's two pumps and the actions they carry out.
+
+::
+
+    client frame ─► edge.inbound (checks, beta→GA, compat) ─► translate_inbound ─► actions
+    upstream frame ─► translate_outbound ─► actions
+    actions: ToClient ─► edge.outbound (GA→beta) ─► client
+             ToUpstream ─► upstream.send     Schedule ─► timer ─► translate_inbound
+             Close ─► error event, then close both sides
+
+Both pumps run in one task group; the first to end the session cancels the
+other.  Sends are awaited, so a slow client slows the upstream reads (TCP
+backpressure) instead of growing memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+
+from .edge import ClientEdge
+from .errors import ClientEventError, SessionClosed, UpstreamClosed
+from .eventlog import EventLogger
+from .events import Close, Event, Schedule, Signal, TimerFired, ToClient, ToUpstream, UpstreamLost, UpstreamOpened, dumps
+from .plugins import PluginHost
+from .router import ConnectAttempt, Router
+from .session import Session
+from .upstream import Upstream
+
+__all__ = ["ClientChannel", "ClientGone", "Relay", "SessionStats", "client_close_code"]
+
+log = logging.getLogger(__name__)
+
+
+class ClientGone(Exception):
+    """The client connection is closed."""
+
+
+class ClientChannel(Protocol):
+    """The client side of a session, whatever WebSocket library carries it."""
+
+    async def recv(self) -> str | bytes: ...
+
+    async def send(self, text: str) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+@dataclass
+class SessionStats:
+    frames_in: int = 0
+    bytes_in: int = 0
+    frames_out: int = 0
+    bytes_out: int = 0
+    usage: dict[str, int] = field(default_factory=dict)
+
+    def add_usage(self, usage: Any) -> None:
+        if not isinstance(usage, dict):
+            return
+        for k in ("total_tokens", "input_tokens", "output_tokens"):
+            v = usage.get(k)
+            if isinstance(v, int):
+                self.usage[k] = self.usage.get(k, 0) + v
+
+
+def client_close_code(upstream_code: int) -> int:
+    """The close code to give the client when the upstream closed with ``upstream_code``.
+
+    Codes that must not be sent on the wire (1005, 1006, 1015) and unknown
+    ones become 1014 (bad gateway).
+    """
+    if upstream_code in (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014):
+        return upstream_code
+    if 3000 <= upstream_code <= 4999:
+        return upstream_code
+    return 1014
+
+
+class Relay:
+    """Runs one session from upstream connect to close."""
+
+    def __init__(
+        self,
+        session: Session,
+        client: ClientChannel,
+        edge: ClientEdge,
+        host: PluginHost,
+        router: Router,
+        logger: EventLogger,
+    ) -> None:
+        self.session = session
+        self.client = client
+        self.edge = edge
+        self.host = host
+        self.router = router
+        self.logger = logger
+        self.stats = SessionStats()
+        self.upstream: Upstream | None = None
+        self.close_code = 1000
+        self.close_reason = ""
+        self.closing = False
+        self.client_gone = False
+        self.attempts: list[ConnectAttempt] = []
+        self._tg: Any = None
+        self._timers: dict[str, anyio.CancelScope] = {}
+        self._inbound: Any = None
+        self._outbound: Any = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self) -> None:
+        s = self.session
+        started = time.monotonic()
+        try:
+            try:
+                self.upstream = await self.router.connect(s, self.attempts)
+            except SessionClosed as exc:
+                self.close_code, self.close_reason = exc.code, exc.reason
+                if exc.error is not None:
+                    await self._send_client_raw({"type": "error", "event_id": s.ids("event"), "error": exc.error})
+                return
+            assert s.deployment is not None
+            self._inbound, self._outbound = self.host.session_callers(s.deployment.provider)
+            self.logger.record("session.start", s, payload={
+                "dialect": s.dialect,
+                "attempts": [a.__dict__ for a in self.attempts],
+            })
+            log.info("session %s open: model=%s deployment=%s dialect=%s client=%s",
+                     s.id, s.model, s.deployment.label, s.dialect, s.client.name)
+            async with anyio.create_task_group() as tg:
+                self._tg = tg
+                tg.start_soon(self._upstream_pump)
+                await self._outbound_actions(UpstreamOpened())
+                tg.start_soon(self._client_pump)
+        except Exception as exc:
+            # A bug must end one session cleanly, never crash the server.
+            log.exception("session %s failed: %r", s.id, exc)
+            self.close_code, self.close_reason = 1011, "internal error"
+            await self._send_client_raw({"type": "error", "event_id": s.ids("event"), "error": {
+                "type": "server_error", "code": "internal_error",
+                "message": f"Internal gateway error ({type(exc).__name__}); the session was closed.",
+                "param": None, "event_id": None}})
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._finish(started)
+
+    async def shutdown(self, reason: str = "server shutting down") -> None:
+        """End the session from outside (server shutdown): close code 1001."""
+        if self.closing:
+            return
+        await self._close(Close(1001, reason, {
+            "type": "server_error", "code": "server_shutting_down",
+            "message": "The gateway is shutting down; reconnect to continue.", "param": None, "event_id": None,
+        }))
+
+    async def _finish(self, started: float) -> None:
+        up = self.upstream
+        if up is not None:
+            reason = "client disconnected" if self.client_gone else (self.close_reason or "session closed")
+            with anyio.move_on_after(1):
+                await up.aclose(1000 if self.close_code in (1000, 1001) else 1001, reason)
+        if not self.client_gone:
+            with anyio.move_on_after(2):
+                try:
+                    await self.client.close(self.close_code, self.close_reason[:120])
+                except Exception:
+                    log.debug("closing client of %s failed", self.session.id, exc_info=True)
+        s = self.session
+        duration = time.monotonic() - started
+        st = self.stats
+        log.info(
+            "session %s closed: model=%s deployment=%s duration=%.1fs code=%s reason=%r "
+            "in=%d frames/%d B out=%d frames/%d B",
+            s.id, s.model, s.deployment.label if s.deployment else None, duration, self.close_code,
+            self.close_reason, st.frames_in, st.bytes_in, st.frames_out, st.bytes_out,
+        )
+        self.logger.record("session.end", s, payload={
+            "duration_s": round(duration, 3),
+            "close_code": self.close_code,
+            "close_reason": self.close_reason,
+            "client_disconnected": self.client_gone,
+            "frames_in": st.frames_in, "bytes_in": st.bytes_in,
+            "frames_out": st.frames_out, "bytes_out": st.bytes_out,
+            "usage": st.usage,
+            "attempts": [a.__dict__ for a in self.attempts],
+        })
+
+    # ------------------------------------------------------------------ pumps
+
+    async def _client_pump(self) -> None:
+        edge = self.edge
+        stats = self.stats
+        while True:
+            try:
+                message = await self.client.recv()
+            except ClientGone:
+                self.client_gone = True
+                self.close_reason = self.close_reason or "client disconnected"
+                self._tg.cancel_scope.cancel()
+                return
+            stats.frames_in += 1
+            stats.bytes_in += len(message)
+            try:
+                events, edge_actions = edge.inbound(message)
+            except ClientEventError as exc:
+                await self._client_error(exc, None)
+                continue
+            if edge_actions:
+                await self._execute(edge_actions)
+            for event in events:
+                await self._inbound_event(event)
+
+    async def _inbound_event(self, event: Event | Signal) -> None:
+        s = self.session
+        if isinstance(event, Event) and self.logger.wants(event.type):
+            self.logger.record("event", s, direction="client->upstream", event_type=event.type, payload=event.data)
+        try:
+            actions = self._inbound(session=s, event=event)
+        except ClientEventError as exc:
+            await self._client_error(exc, event)
+            return
+        except Exception as exc:
+            await self._plugin_failure("translate_inbound", exc, event)
+            return
+        if actions is None:
+            if isinstance(event, Event):
+                await self._client_error(ClientEventError(
+                    f"The provider does not support {event.type!r}.", code="unsupported_event", param="type"), event)
+            return
+        await self._execute(actions)
+
+    async def _upstream_pump(self) -> None:
+        assert self.upstream is not None
+        up = self.upstream
+        stats = self.stats
+        while True:
+            try:
+                frame = await up.receive()
+            except UpstreamClosed as exc:
+                await self._upstream_lost(exc.code, exc.reason)
+                return
+            stats.frames_out += 1
+            if isinstance(frame, (str, bytes)):
+                stats.bytes_out += len(frame)
+            await self._outbound_actions(frame)
+
+    async def _outbound_actions(self, frame: Any) -> None:
+        try:
+            actions = self._outbound(session=self.session, frame=frame)
+        except ClientEventError as exc:
+            await self._client_error(exc, None)
+            return
+        except Exception as exc:
+            await self._plugin_failure("translate_outbound", exc, frame if isinstance(frame, Signal) else None)
+            return
+        if actions:
+            await self._execute(actions)
+
+    async def _upstream_lost(self, code: int, reason: str) -> None:
+        s = self.session
+        actions: Sequence[Any] | None
+        try:
+            actions = self._outbound(session=s, frame=UpstreamLost(code, reason))
+        except Exception as exc:
+            log.warning("session %s: translate_outbound failed on upstream close: %r", s.id, exc)
+            actions = None
+        actions = list(actions or [])
+        if not any(isinstance(a, Close) for a in actions):
+            label = s.deployment.label if s.deployment else "upstream"
+            actions.append(Close(client_close_code(code), reason or "upstream closed", {
+                "type": "server_error",
+                "code": "upstream_closed",
+                "message": f"The upstream {label} closed the connection with code {code}"
+                           + (f": {reason}" if reason else "."),
+                "param": None,
+                "event_id": None,
+            }))
+        await self._execute(actions)
+
+    # ------------------------------------------------------------------ actions
+
+    async def _execute(self, actions: Sequence[Any]) -> None:
+        for action in actions:
+            kind = type(action)
+            if kind is ToUpstream:
+                try:
+                    await self.upstream.send(action.frame)  # type: ignore[union-attr]
+                except UpstreamClosed:
+                    # The receive side sees the close too and ends the session.
+                    log.debug("session %s: send on a closed upstream", self.session.id)
+            elif kind is ToClient:
+                await self._to_client(action.event)
+            elif kind is Schedule:
+                self._schedule(action)
+            elif kind is Close:
+                await self._close(action)
+            else:
+                raise TypeError(f"unknown action {action!r}")
+
+    async def _to_client(self, event: Event | dict[str, Any]) -> None:
+        if type(event) is dict:
+            event = Event.from_data(event)
+        t = event.type
+        if t == "response.done":
+            resp = event.data.get("response")
+            if isinstance(resp, dict):
+                self.stats.add_usage(resp.get("usage"))
+        if self.logger.wants(t):
+            self.logger.record("event", self.session, direction="upstream->client", event_type=t, payload=event.data)
+        text = self.edge.outbound(event)
+        if text is not None:
+            await self._send_client_text(text)
+
+    async def _send_client_text(self, text: str) -> None:
+        if self.client_gone:
+            return
+        try:
+            await self.client.send(text)
+        except ClientGone:
+            self.client_gone = True
+            if self._tg is not None:
+                self._tg.cancel_scope.cancel()
+
+    async def _send_client_raw(self, event: dict[str, Any]) -> None:
+        try:
+            await self.client.send(dumps(event))
+        except ClientGone:
+            self.client_gone = True
+
+    async def _client_error(self, exc: ClientEventError, event: Event | Signal | None) -> None:
+        err = exc.to_error()
+        if err.get("event_id") is None and isinstance(event, Event):
+            try:
+                err["event_id"] = event.event_id
+            except ValueError:
+                pass
+        await self._to_client({"type": "error", "event_id": self.session.ids("event"), "error": err})
+
+    async def _plugin_failure(self, hook: str, exc: Exception, event: Any) -> None:
+        s = self.session
+        plugin = s.deployment.provider if s.deployment else "?"
+        log.error("session %s: plugin %r raised in %s: %r", s.id, plugin, hook, exc, exc_info=exc)
+        eid = event.event_id if isinstance(event, Event) else None
+        await self._to_client({"type": "error", "event_id": s.ids("event"), "error": {
+            "type": "server_error", "code": "internal_error",
+            "message": f"Internal error in the {plugin} provider while handling "
+                       f"{getattr(event, 'type', 'an upstream frame')!r}; the session continues.",
+            "param": None, "event_id": eid,
+        }})
+
+    async def _close(self, action: Close) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        self.close_code, self.close_reason = action.code, action.reason
+        if action.error is not None and not self.client_gone:
+            with anyio.CancelScope(shield=True), anyio.move_on_after(1):
+                await self._to_client({"type": "error", "event_id": self.session.ids("event"), "error": action.error})
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+
+    def _schedule(self, action: Schedule) -> None:
+        name = action.signal.name
+        old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+        if action.delay < 0 or self._tg is None:
+            return
+        scope = anyio.CancelScope()
+        self._timers[name] = scope
+        self._tg.start_soon(self._timer, scope, action.delay, action.signal)
+
+    async def _timer(self, scope: anyio.CancelScope, delay: float, signal: TimerFired) -> None:
+        with scope:
+            await anyio.sleep(delay)
+            if self._timers.get(signal.name) is scope:
+                del self._timers[signal.name]
+            if signal.name.startswith("rt.edge."):
+                for event in self.edge.on_timer(signal):
+                    await self._inbound_event(event)
+            else:
+                await self._inbound_event(signal)

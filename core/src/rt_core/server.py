@@ -1,0 +1,296 @@
+"""The gateway server: HTTP endpoints, the WebSocket handshake, and sessions.
+
+Endpoints:
+
+* ``GET /health/liveliness`` (and ``/health/liveness``), ``GET /health/readiness``
+* ``GET /v1/models`` (and ``/models``): the realtime model names
+* WebSocket ``/v1/realtime?model=NAME`` (also ``/realtime``,
+  ``/openai/v1/realtime``) and Azure-style
+  ``/openai/realtime?api-version=…&deployment=NAME`` (beta dialect).
+
+Keys are read from ``Authorization: Bearer``, ``X-Serverless-Authorization:
+Bearer``, the ``api-key`` header, the browser subprotocol
+``openai-insecure-api-key.<key>`` or an ``api-key`` query parameter (Azure
+browsers).  With a master key configured, a missing or wrong key is refused
+at the handshake with HTTP 401 and a JSON body; an unknown model gets 404.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import anyio
+
+from .config import Config
+from .deployment import key_fingerprint
+from .edge import ClientEdge
+from .eventlog import EventLogger
+from .events import IdFactory
+from .plugins import PluginHost
+from .relay import ClientGone, Relay
+from .router import Router
+from .session import ClientIdentity, Session
+
+__all__ = ["Gateway", "REALTIME_PATHS"]
+
+log = logging.getLogger(__name__)
+
+REALTIME_PATHS = frozenset({"/v1/realtime", "/realtime", "/openai/v1/realtime", "/openai/realtime"})
+BETA_SUBPROTOCOL = "openai-beta.realtime-v1"
+KEY_SUBPROTOCOL_PREFIX = "openai-insecure-api-key."
+
+
+@dataclass(frozen=True)
+class HandshakeInfo:
+    model: str
+    dialect: str
+    identity: ClientIdentity
+
+
+class WebSocketClient:
+    """:class:`~rt_core.relay.ClientChannel` over a ``websockets`` server connection."""
+
+    __slots__ = ("ws",)
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+
+    async def recv(self) -> str | bytes:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            return await self.ws.recv()
+        except ConnectionClosed:
+            raise ClientGone() from None
+
+    async def send(self, text: str) -> None:
+        from websockets.exceptions import ConnectionClosed
+
+        try:
+            await self.ws.send(text)
+        except ConnectionClosed:
+            raise ClientGone() from None
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.ws.close(code, reason)
+
+
+def _json_response(status: int, body: dict[str, Any]) -> Any:
+    from websockets.datastructures import Headers
+    from websockets.http11 import Response
+
+    data = json.dumps(body).encode()
+    headers = Headers([
+        ("Content-Type", "application/json"),
+        ("Content-Length", str(len(data))),
+        ("Connection", "close"),
+        ("Server", "rt"),
+    ])
+    return Response(status, HTTPStatus(status).phrase, headers, data)
+
+
+def _error_body(message: str, code: str, type_: str = "invalid_request_error", param: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "code": code, "param": param}}
+
+
+def _subprotocols(headers: Any) -> list[str]:
+    out: list[str] = []
+    for value in headers.get_all("Sec-WebSocket-Protocol"):
+        out.extend(p.strip() for p in value.split(",") if p.strip())
+    return out
+
+
+def _bearer(value: str | None) -> str | None:
+    if not value:
+        return None
+    parts = value.strip().split(None, 1)
+    if len(parts) == 2 and parts[0].lower() == "bearer":
+        return parts[1].strip()
+    return None
+
+
+def extract_key(headers: Any, query: dict[str, list[str]], subprotocols: list[str]) -> str | None:
+    """The client's key, from wherever the client put it."""
+    key = _bearer(headers.get("Authorization")) or _bearer(headers.get("X-Serverless-Authorization"))
+    if key:
+        return key
+    key = headers.get("api-key")
+    if key:
+        return key.strip()
+    for p in subprotocols:
+        if p.startswith(KEY_SUBPROTOCOL_PREFIX):
+            return p[len(KEY_SUBPROTOCOL_PREFIX) :]
+    for name in ("api-key", "api_key"):
+        if query.get(name):
+            return query[name][0]
+    return None
+
+
+class Gateway:
+    """Serves a :class:`~rt_core.config.Config` with the plugins of a host."""
+
+    def __init__(self, config: Config, host: PluginHost) -> None:
+        self.config = config
+        self.host = host
+        self.router = Router(config, host)
+        self.logger = EventLogger(host, config.gateway.logged_real_time_event_types)
+        self.relays: set[Relay] = set()
+        self.ready = False
+        self.port: int | None = None
+        self._master_key = config.gateway.master_key
+        self._pending: dict[int, HandshakeInfo] = {}
+
+    # ------------------------------------------------------------------ serving
+
+    async def serve(self, host: str = "127.0.0.1", port: int = 4000, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+        """Serve until cancelled; then close every session with code 1001."""
+        from websockets.asyncio.server import serve
+
+        limit = self.config.gateway.max_event_bytes
+        async with serve(
+            self._handler,
+            host,
+            port,
+            process_request=self._process_request,
+            select_subprotocol=self._select_subprotocol,
+            # Frames above max_event_bytes get an error event from the edge;
+            # only frames beyond 4x that are refused by closing (1009).
+            max_size=limit * 4,
+            compression=None,
+            ping_interval=20,
+            ping_timeout=60,
+            close_timeout=2,
+            server_header="rt",
+        ) as server:
+            self.port = next(iter(server.sockets)).getsockname()[1]
+            self.ready = True
+            task_status.started(self.port)
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self.ready = False
+                with anyio.CancelScope(shield=True):
+                    await self._shutdown(server)
+
+    async def _shutdown(self, server: Any) -> None:
+        server.close(close_connections=False)
+        if self.relays:
+            log.info("shutting down: closing %d open session(s)", len(self.relays))
+            with anyio.move_on_after(self.config.gateway.shutdown_grace):
+                async with anyio.create_task_group() as tg:
+                    for relay in list(self.relays):
+                        tg.start_soon(relay.shutdown)
+            with anyio.move_on_after(self.config.gateway.shutdown_grace):
+                while self.relays:
+                    await anyio.sleep(0.02)
+        server.close(close_connections=True)
+        with anyio.move_on_after(2):
+            await server.wait_closed()
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _process_request(self, connection: Any, request: Any) -> Any:
+        parts = urlsplit(request.path)
+        path = parts.path.rstrip("/") or "/"
+        query = parse_qs(parts.query)
+        headers = request.headers
+        upgrade = "websocket" in headers.get("Upgrade", "").lower()
+        if path in REALTIME_PATHS:
+            return self._realtime_handshake(connection, path, query, headers, upgrade)
+        if upgrade:
+            return _json_response(404, _error_body(f"No WebSocket endpoint at {path}; use /v1/realtime?model=NAME.", "not_found"))
+        if path in ("/health/liveliness", "/health/liveness", "/health"):
+            return _json_response(200, {"status": "healthy"})
+        if path == "/health/readiness":
+            if self.ready:
+                return _json_response(200, {"status": "healthy", "models": self.config.model_names,
+                                             "sessions": len(self.relays)})
+            return _json_response(503, {"status": "starting"})
+        if path in ("/v1/models", "/models"):
+            if self._master_key and not self._key_ok(extract_key(headers, query, [])):
+                return _json_response(401, _error_body("Missing or invalid API key.", "invalid_api_key"))
+            return _json_response(200, {"object": "list", "data": [
+                {"id": name, "object": "model", "created": 0, "owned_by": "rt",
+                 "providers": sorted({d.provider for d in deps})}
+                for name, deps in self.config.groups.items()
+            ]})
+        return _json_response(404, _error_body(f"Not found: {path}", "not_found"))
+
+    def _key_ok(self, key: str | None) -> bool:
+        return key is not None and self._master_key is not None and hmac.compare_digest(
+            key.encode(), self._master_key.encode()
+        )
+
+    def _realtime_handshake(self, connection: Any, path: str, query: dict[str, list[str]], headers: Any, upgrade: bool) -> Any:
+        if not upgrade:
+            return _json_response(426, _error_body("This endpoint needs a WebSocket upgrade.", "upgrade_required"))
+        subprotocols = _subprotocols(headers)
+        key = extract_key(headers, query, subprotocols)
+        if self._master_key:
+            if key is None:
+                return _json_response(401, _error_body(
+                    "Missing API key: send 'Authorization: Bearer <key>', an 'api-key' header, or the "
+                    "'openai-insecure-api-key.<key>' subprotocol.", "missing_api_key"))
+            if not self._key_ok(key):
+                return _json_response(401, _error_body("Invalid API key.", "invalid_api_key"))
+            identity = ClientIdentity("master-key", key_fingerprint(key))
+        else:
+            identity = ClientIdentity(key_fingerprint(key) if key else "anonymous", key_fingerprint(key) if key else None)
+        model = (query.get("model") or query.get("deployment") or [None])[0]
+        if not model:
+            return _json_response(400, _error_body(
+                "Missing 'model' query parameter: connect to /v1/realtime?model=NAME.", "missing_model", param="model"))
+        if not self.router.has_model(model):
+            return _json_response(404, _error_body(
+                f"The model {model!r} does not exist on this gateway. Available: {', '.join(self.config.model_names) or 'none'}.",
+                "model_not_found", param="model"))
+        beta = (
+            "realtime=v1" in headers.get("OpenAI-Beta", "").replace(" ", "").lower()
+            or BETA_SUBPROTOCOL in subprotocols
+            or path == "/openai/realtime"
+        )
+        self._pending[id(connection)] = HandshakeInfo(model, "beta" if beta else "ga", identity)
+        return None
+
+    @staticmethod
+    def _select_subprotocol(connection: Any, subprotocols: Any) -> str | None:
+        offered = list(subprotocols)
+        if not offered:
+            return None
+        for choice in ("realtime", BETA_SUBPROTOCOL):
+            if choice in offered:
+                return choice
+        plain = [p for p in offered if not p.startswith(KEY_SUBPROTOCOL_PREFIX)]
+        return plain[0] if plain else offered[0]
+
+    # ------------------------------------------------------------------ sessions
+
+    async def _handler(self, ws: Any) -> None:
+        info = self._pending.pop(id(ws), None)
+        if info is None:  # process_request always records; be defensive
+            await ws.close(1011, "handshake state lost")
+            return
+        sid = "sess_" + os.urandom(8).hex()
+        ids = IdFactory()
+        session = Session(
+            id=sid,
+            model=info.model,
+            dialect=info.dialect,
+            client=info.identity,
+            ids=ids,
+            options=dict(self.config.litellm_settings),
+        )
+        edge = ClientEdge(info.dialect, max_event_bytes=self.config.gateway.max_event_bytes, ids=ids, session_id=sid)
+        relay = Relay(session, WebSocketClient(ws), edge, self.host, self.router, self.logger)
+        self.relays.add(relay)
+        try:
+            await relay.run()
+        finally:
+            self.relays.discard(relay)
