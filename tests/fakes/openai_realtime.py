@@ -37,6 +37,17 @@ from openai.types.realtime import RealtimeClientEvent as GAClientEvent
 GA_CLIENT = TypeAdapter(GAClientEvent)
 BETA_CLIENT = TypeAdapter(BetaClientEvent)
 
+
+def _literal_types(union: Any) -> frozenset[str]:
+    import typing
+
+    members = typing.get_args(typing.get_args(union)[0]) if typing.get_origin(union) is typing.Annotated else typing.get_args(union)
+    return frozenset(typing.get_args(m.model_fields["type"].annotation)[0] for m in members)
+
+
+GA_TYPES = _literal_types(GAClientEvent)
+BETA_TYPES = _literal_types(BetaClientEvent)
+
 # GA event name -> beta event name, written out here independently of rt.
 BETA_NAMES = {
     "response.output_text.delta": "response.text.delta",
@@ -231,6 +242,12 @@ class _Session:
             await self.error("invalid JSON", "invalid_json", None)
             return
         self.conn.received.append(data)
+        known = BETA_TYPES if self.conn.beta else GA_TYPES
+        if data.get("type") not in known:
+            # What api.openai.com answers for an unknown event type.
+            await self.error(f"Invalid value: '{data.get('type')}'. Supported values are: {', '.join(sorted(known))}.",
+                             "invalid_value", data.get("event_id"), "type")
+            return
         adapter = BETA_CLIENT if self.conn.beta else GA_CLIENT
         try:
             adapter.validate_python(data)

@@ -10,7 +10,10 @@ that still speak beta (Azure's preview endpoints): :func:`client_to_beta` and
 
 Every function works on plain JSON-decoded dicts, never mutates its input, and
 returns **the same object** when the event needs no change, so callers can use
-``result is event`` to forward the original frame text untouched.  Event types
+``result is event`` to forward the original frame text untouched.  Changed
+containers are new (shallow copies); unchanged sub-objects (a tool list, a
+transcription config) are shared with the input, so treat both as read-only,
+as :class:`~rt_core.events.Event` already asks.  Event types
 this module does not know pass through unchanged in every direction, so new
 OpenAI event types keep working.
 
@@ -456,8 +459,7 @@ def _flatten_audio(audio: Json, beta: Json, ctx: _Ctx, param: str) -> None:
             ("turn_detection", "turn_detection"),
         ):
             if ga_key in audio_in:
-                value = audio_in[ga_key]
-                beta[beta_key] = dict(value) if isinstance(value, dict) else value
+                beta[beta_key] = audio_in[ga_key]
     audio_out = audio.get("output")
     if isinstance(audio_out, dict):
         if audio_out.get("format") is not None:

@@ -45,6 +45,7 @@ class PassthroughTranslator:
     def __init__(self, upstream_dialect: str = "ga", *, ids: Any = None) -> None:
         self.beta = upstream_dialect == "beta"
         self.ids = ids
+        self.beta_state = dialect.BetaUpstreamState() if self.beta else None
 
     # ------------------------------------------------------------------ client → upstream
 
@@ -96,7 +97,7 @@ class PassthroughTranslator:
             text = dialect.rename_type_in_text(event.text, event.type, ga)
             if text is not None:
                 return [Event(ga, text)]
-        out = dialect.server_to_ga(event.data)
+        out = dialect.server_to_ga(event.data, self.beta_state)
         return [Event.from_data(d) if d is not event.data else event for d in out]
 
     def _garbage(self, what: str) -> ToClient:
