@@ -320,6 +320,8 @@ def default_config(providers: Mapping[str, ProviderSpec], env: Mapping[str, str]
         seen.add(spec.name)
         if spec.env_defaults is not None:
             entries.extend(spec.env_defaults(env))
+    if "mock" in providers and not any(e.get("model_name") == "mock" for e in entries):
+        entries.append({"model_name": "mock", "litellm_params": {"model": "mock/mock"}, "model_info": {"mode": "realtime"}})
     # ``mock`` first, so it is the model a bare ``rt-core serve`` is known for.
     entries.sort(key=lambda e: e.get("model_name") != "mock")
     return {"model_list": entries}

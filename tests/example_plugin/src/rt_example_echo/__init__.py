@@ -1,0 +1,1 @@
+"""rt-example-echo: the smallest possible third-party provider plugin."""

@@ -1,0 +1,169 @@
+"""``rt-core serve | check | plugins`` as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import anyio
+import pytest
+from openai import AsyncOpenAI
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.fakes.openai_realtime import FakeOpenAI
+from tests.process import GatewayProcess, run_cli
+from tests.realtime_client import collect_until, next_event
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def write_config(tmp_path: Path, text: str) -> str:
+    p = tmp_path / "config.yaml"
+    p.write_text(textwrap.dedent(text))
+    return str(p)
+
+
+def test_check_accepts_litellm_config_unchanged(tmp_path):
+    cfg = write_config(tmp_path, """
+        model_list:
+          - model_name: gpt-realtime
+            litellm_params:
+              model: openai/gpt-realtime
+              api_key: os.environ/RT_TEST_OPENAI_KEY
+              api_base: https://api.openai.com/v1
+            model_info:
+              mode: realtime
+          - model_name: gpt-realtime
+            litellm_params:
+              model: openai/gpt-realtime-mini
+              api_key: os.environ/RT_TEST_OPENAI_KEY
+              realtime_protocol: beta
+        litellm_settings:
+          logged_real_time_event_types: "*"
+        general_settings:
+          master_key: os.environ/RT_TEST_MASTER
+    """)
+    r = run_cli("check", cfg, env={"RT_TEST_OPENAI_KEY": "sk-secret-value", "RT_TEST_MASTER": "mk"})
+    assert r.returncode == 0, r.stderr
+    assert "2 deployment(s) in 1 model group(s)" in r.stdout
+    assert "sk-secret-value" not in r.stdout + r.stderr
+
+
+def test_check_names_missing_env_var_and_path(tmp_path):
+    cfg = write_config(tmp_path, """
+        model_list:
+          - model_name: a
+            litellm_params: {model: openai/gpt-realtime, api_key: os.environ/RT_SURELY_MISSING_VAR}
+    """)
+    r = run_cli("check", cfg)
+    assert r.returncode == 2
+    assert "RT_SURELY_MISSING_VAR" in r.stderr
+    assert "model_list[0].litellm_params.api_key" in r.stderr
+
+
+def test_check_names_bad_key_path(tmp_path):
+    cfg = write_config(tmp_path, """
+        model_list:
+          - model_name: a
+            litellm_params: {model: openai/gpt-realtime, api_key: k}
+          - model_name: b
+            litellm_params: {model: openai/gpt-realtime, api_key: k}
+          - model_name: c
+            litellm_params: {model: openai/gpt-realtime, api_base: "ftp://example"}
+    """)
+    r = run_cli("check", cfg)
+    assert r.returncode == 2
+    assert "model_list[2].litellm_params.api_base" in r.stderr
+
+
+def test_plugins_lists_distributions_with_versions():
+    r = run_cli("plugins")
+    assert r.returncode == 0, r.stderr
+    lines = {line.split()[0]: line for line in r.stdout.splitlines() if line.strip()}
+    assert "openai" in lines and "rt-openai 0.1.0" in lines["openai"]
+    assert "mock" in lines and "rt-mock" in lines["mock"]
+
+
+def _get(url: str) -> tuple[int, dict]:
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return r.status, json.loads(r.read())
+
+
+def test_serve_embedded_default_is_ready_fast_and_serves_mock():
+    with GatewayProcess(env={"OPENAI_API_KEY": ""}) as gw:
+        assert "mock" in gw.output
+        status, body = _get(f"http://127.0.0.1:{gw.port}/health/readiness")
+        assert status == 200
+        status, body = _get(f"http://127.0.0.1:{gw.port}/v1/models")
+        assert [m["id"] for m in body["data"]] == ["mock"]
+
+        async def talk():
+            client = AsyncOpenAI(api_key="x", base_url=f"http://127.0.0.1:{gw.port}/v1")
+            async with client.realtime.connect(model="mock") as conn:
+                assert (await next_event(conn, "ga"))["type"] == "session.created"
+                await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+                await conn.conversation.item.create(item={"type": "message", "role": "user",
+                                                          "content": [{"type": "input_text", "text": "ping"}]})
+                await conn.response.create()
+                events = await collect_until(conn, "ga")
+                return events
+
+        events = anyio.run(talk)
+        assert events[-1]["response"]["status"] == "completed"
+
+
+def test_serve_default_adds_openai_when_key_present():
+    with GatewayProcess(env={"OPENAI_API_KEY": "sk-from-env"}) as gw:
+        _, body = _get(f"http://127.0.0.1:{gw.port}/v1/models")
+        assert {m["id"] for m in body["data"]} == {"mock", "gpt-realtime"}
+        assert "sk-from-env" not in gw.output
+
+
+def test_sigterm_closes_sessions_with_1001_and_exits(tmp_path):
+    async def scenario():
+        fake = FakeOpenAI()
+        async with fake.running():
+            cfg = write_config(tmp_path, f"""
+                model_list:
+                  - model_name: gpt-realtime
+                    litellm_params: {{model: openai/gpt-realtime, api_key: sk-upstream, api_base: "{fake.api_base}"}}
+            """)
+            gw = GatewayProcess("--config", cfg).start()
+            try:
+                async with ws_connect(f"ws://127.0.0.1:{gw.port}/v1/realtime?model=gpt-realtime") as ws:
+                    assert json.loads(await ws.recv())["type"] == "session.created"
+                    t0 = time.monotonic()
+                    gw.signal(signal.SIGTERM)
+                    events = []
+                    with anyio.fail_after(5):
+                        try:
+                            while True:
+                                events.append(json.loads(await ws.recv()))
+                        except ConnectionClosed as exc:
+                            code = exc.rcvd.code if exc.rcvd else None
+                    assert code == 1001
+                    assert events and events[-1]["type"] == "error"
+                    assert events[-1]["error"]["code"] == "server_shutting_down"
+                rc = await anyio.to_thread.run_sync(gw.wait, 10)
+                assert rc == 0
+                assert time.monotonic() - t0 < 5
+                assert "stopping" in gw.output
+            finally:
+                gw.stop()
+
+    anyio.run(scenario)
+
+
+def test_serve_bad_config_exits_with_clear_error(tmp_path):
+    cfg = write_config(tmp_path, "model_list: [{model_name: x, litellm_params: {model: nosuchprovider/m}, model_info: {mode: realtime}}]\n")
+    r = subprocess.run([sys.executable, "-m", "rt_core.cli", "serve", "--config", cfg, "--port", "0"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2
+    assert "model_list[0].litellm_params.model" in r.stderr and "nosuchprovider" in r.stderr
