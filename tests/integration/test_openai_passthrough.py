@@ -153,3 +153,28 @@ async def test_response_cancel(fake, client_dialect):
                     break
     assert events[-1]["response"]["status"] == "cancelled"
     assert not fake.invalid
+
+
+async def test_hot_frames_are_forwarded_byte_for_byte(fake):
+    """No parse/re-serialise on the passthrough path: odd spacing and key
+    order survive in both directions."""
+    from websockets.asyncio.client import connect as ws_connect
+
+    audio = b64(pcm16_tone(20))
+    odd = '{"type":"input_audio_buffer.append",   "event_id" : "evt_odd",  "audio":"%s"}' % audio
+    async with running_gateway(openai_config(fake.api_base)) as gw:
+        async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
+            await ws.recv()
+            await ws.send(odd)
+            await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
+            await ws.send(json.dumps({"type": "response.create"}))
+            got = []
+            while True:
+                text = await ws.recv()
+                got.append(text)
+                if '"response.done"' in text:
+                    break
+    assert odd in fake.connections[0].raw
+    delta = next(t for t in got if t.startswith('{"type": "response.output_audio.delta"'))
+    # the fake writes json.dumps' default ", " / ": " separators; rt's own encoder never does
+    assert '", "event_id": "' in delta
