@@ -431,10 +431,23 @@ def _session_to_ga(session: Json, kind: str, ctx: _Ctx, param: str) -> Json:
     return ga
 
 
+#: The model names the beta ``Session.model`` literal admits.  A beta
+#: ``session.created/updated`` naming any other model (a Gemini or Nova model
+#: behind rt) omits ``model``, which beta makes optional, so strict beta
+#: clients still accept the event.
+BETA_SESSION_MODELS: Final = frozenset({
+    "gpt-realtime", "gpt-realtime-2025-08-28", "gpt-4o-realtime-preview", "gpt-4o-realtime-preview-2024-10-01",
+    "gpt-4o-realtime-preview-2024-12-17", "gpt-4o-realtime-preview-2025-06-03", "gpt-4o-mini-realtime-preview",
+    "gpt-4o-mini-realtime-preview-2024-12-17",
+})
+
+
 def _session_to_beta(session: Json, ctx: _Ctx, param: str) -> Json:
     beta: Json = {}
     for key, value in session.items():
         if key == "type":
+            continue
+        elif key == "model" and not ctx.strict and value not in BETA_SESSION_MODELS:
             continue
         elif key == "output_modalities":
             beta["modalities"] = _modalities_to_beta(value)
