@@ -44,7 +44,7 @@ if [[ ! -x "$venv/bin/python" ]] || ! ok_python "$venv/bin/python" >/dev/null; t
 fi
 
 # Packages in dependency order: core, then plugins others build on, then the rest.
-pkgs=(-e "core[audio]")
+pkgs=(-e "core[audio,fast]")
 for p in openai gemini mock azure xai vertex bedrock; do
   [[ -f "plugins/$p/pyproject.toml" ]] && pkgs+=(-e "plugins/$p")
 done

@@ -35,6 +35,7 @@ from .eventlog import EventLogger
 from .events import IdFactory
 from .plugins import PluginHost
 from .relay import ClientGone, Relay
+from .wslib import ConnectionClosed, header_values, json_response
 from .router import Router
 from .session import ClientIdentity, Session
 
@@ -63,16 +64,12 @@ class WebSocketClient:
         self.ws = ws
 
     async def recv(self) -> str | bytes:
-        from websockets.exceptions import ConnectionClosed
-
         try:
             return await self.ws.recv()
         except ConnectionClosed:
             raise ClientGone() from None
 
     async def send(self, text: str) -> None:
-        from websockets.exceptions import ConnectionClosed
-
         try:
             await self.ws.send(text)
         except ConnectionClosed:
@@ -82,18 +79,7 @@ class WebSocketClient:
         await self.ws.close(code, reason)
 
 
-def _json_response(status: int, body: dict[str, Any]) -> Any:
-    from websockets.datastructures import Headers
-    from websockets.http11 import Response
-
-    data = json.dumps(body).encode()
-    headers = Headers([
-        ("Content-Type", "application/json"),
-        ("Content-Length", str(len(data))),
-        ("Connection", "close"),
-        ("Server", "rt"),
-    ])
-    return Response(status, HTTPStatus(status).phrase, headers, data)
+_json_response = json_response
 
 
 def _error_body(message: str, code: str, type_: str = "invalid_request_error", param: str | None = None) -> dict[str, Any]:
@@ -102,7 +88,7 @@ def _error_body(message: str, code: str, type_: str = "invalid_request_error", p
 
 def _subprotocols(headers: Any) -> list[str]:
     out: list[str] = []
-    for value in headers.get_all("Sec-WebSocket-Protocol"):
+    for value in header_values(headers, "Sec-WebSocket-Protocol"):
         out.extend(p.strip() for p in value.split(",") if p.strip())
     return out
 
@@ -151,7 +137,7 @@ class Gateway:
 
     async def serve(self, host: str = "127.0.0.1", port: int = 4000, *, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
         """Serve until cancelled; then close every session with code 1001."""
-        from websockets.asyncio.server import serve
+        from .wslib import serve
 
         limit = self.config.gateway.max_event_bytes
         async with serve(
@@ -203,7 +189,7 @@ class Gateway:
         headers = request.headers
         upgrade = "websocket" in headers.get("Upgrade", "").lower()
         if path in REALTIME_PATHS:
-            return self._realtime_handshake(connection, path, query, headers, upgrade)
+            return self._realtime_handshake(request, path, query, headers, upgrade)
         if upgrade:
             return _json_response(404, _error_body(f"No WebSocket endpoint at {path}; use /v1/realtime?model=NAME.", "not_found"))
         if path in ("/health/liveliness", "/health/liveness", "/health"):
@@ -228,7 +214,7 @@ class Gateway:
             key.encode(), self._master_key.encode()
         )
 
-    def _realtime_handshake(self, connection: Any, path: str, query: dict[str, list[str]], headers: Any, upgrade: bool) -> Any:
+    def _realtime_handshake(self, request: Any, path: str, query: dict[str, list[str]], headers: Any, upgrade: bool) -> Any:
         if not upgrade:
             return _json_response(426, _error_body("This endpoint needs a WebSocket upgrade.", "upgrade_required"))
         subprotocols = _subprotocols(headers)
@@ -256,7 +242,9 @@ class Gateway:
             or BETA_SUBPROTOCOL in subprotocols
             or path == "/openai/realtime"
         )
-        self._pending[id(connection)] = HandshakeInfo(model, "beta" if beta else "ga", identity)
+        # Keyed by the request object, which both WebSocket implementations
+        # hand to the connection handler as ``ws.request``.
+        self._pending[id(request)] = HandshakeInfo(model, "beta" if beta else "ga", identity)
         return None
 
     @staticmethod
@@ -273,7 +261,7 @@ class Gateway:
     # ------------------------------------------------------------------ sessions
 
     async def _handler(self, ws: Any) -> None:
-        info = self._pending.pop(id(ws), None)
+        info = self._pending.pop(id(ws.request), None)
         if info is None:  # process_request always records; be defensive
             await ws.close(1011, "handshake state lost")
             return

@@ -121,8 +121,7 @@ class WebSocketUpstream:
         return urlunsplit((p.scheme, p.netloc, p.path, "", ""))
 
     async def open(self) -> None:
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
+        from .wslib import InvalidHandshake, InvalidStatus, InvalidURI, connect
 
         kwargs: dict[str, Any] = {}
         if self.ssl is not None and self.url.startswith("wss:"):
@@ -143,7 +142,9 @@ class WebSocketUpstream:
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
-            msg = _status_message(status, exc.response.body)
+            # picows keeps the refusal's body on the underlying error.
+            body = exc.response.body or getattr(exc.__cause__, "raw_body", None)
+            msg = _status_message(status, body)
             raise UpstreamConnectError(
                 f"{self.name} refused the WebSocket handshake at {self.safe_url}: HTTP {status}: {msg}",
                 status=status,
@@ -156,7 +157,7 @@ class WebSocketUpstream:
             ) from None
 
     async def send(self, frame: Any) -> None:
-        from websockets.exceptions import ConnectionClosed
+        from .wslib import ConnectionClosed
 
         try:
             await self._ws.send(frame)
@@ -164,7 +165,7 @@ class WebSocketUpstream:
             raise _closed(exc) from None
 
     async def receive(self) -> Any:
-        from websockets.exceptions import ConnectionClosed
+        from .wslib import ConnectionClosed
 
         try:
             return await self._ws.recv()
