@@ -1,0 +1,68 @@
+"""Hook implementations for the ``bedrock`` provider: thin glue only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rt_core import Action, Deployment, Event, ProviderSpec, Session, Signal, hookimpl
+
+from .provider import PROVIDER, BedrockSettings, model_id_of
+from .translator import NovaTranslator
+from .upstream import NovaUpstream
+
+__all__ = ["rt_providers", "create_translator", "connect_upstream", "translate_inbound", "translate_outbound"]
+
+
+def _ours(deployment: Deployment | None) -> bool:
+    return deployment is not None and deployment.provider == PROVIDER.name
+
+
+@hookimpl
+def rt_providers() -> list[ProviderSpec]:
+    return [PROVIDER]
+
+
+@hookimpl
+def create_translator(deployment: Deployment, session: Session) -> NovaTranslator | None:
+    if not _ours(deployment):
+        return None
+    settings = deployment.settings
+    assert isinstance(settings, BedrockSettings)
+    return NovaTranslator(
+        settings,
+        model_id_of(deployment.model),
+        model_name=session.model,
+        ids=session.ids,
+        clock=session.clock,
+    )
+
+
+@hookimpl
+def connect_upstream(deployment: Deployment, session: Session) -> NovaUpstream | None:
+    if not _ours(deployment):
+        return None
+    settings = deployment.settings
+    assert isinstance(settings, BedrockSettings)
+    translator = session.translator
+    assert isinstance(translator, NovaTranslator)
+    return NovaUpstream(
+        settings,
+        model_id_of(deployment.model),
+        first_events=translator.first_stream_events(),
+        closing_events=translator.closing_events,
+        label=deployment.label,
+    )
+
+
+@hookimpl
+def translate_inbound(session: Session, event: Event | Signal) -> list[Action] | None:
+    if not _ours(session.deployment):
+        return None
+    return session.translator.inbound(event)  # type: ignore[no-any-return]
+
+
+@hookimpl
+def translate_outbound(session: Session, frame: Any) -> list[Action] | None:
+    if not _ours(session.deployment):
+        return None
+    return session.translator.outbound(frame)  # type: ignore[no-any-return]
