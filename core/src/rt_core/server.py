@@ -6,7 +6,8 @@ Endpoints:
 * ``GET /v1/models`` (and ``/models``): the realtime model names
 * WebSocket ``/v1/realtime?model=NAME`` (also ``/realtime``,
   ``/openai/v1/realtime``) and Azure-style
-  ``/openai/realtime?api-version=…&deployment=NAME`` (beta dialect).
+  ``/openai/realtime?api-version=…&deployment=NAME`` (beta dialect when the
+  api-version is a ``-preview`` one, as Azure's preview endpoints are).
 
 Keys are read from ``Authorization: Bearer``, ``X-Serverless-Authorization:
 Bearer``, the ``api-key`` header, the browser subprotocol
@@ -237,10 +238,13 @@ class Gateway:
             return _json_response(404, _error_body(
                 f"The model {model!r} does not exist on this gateway. Available: {', '.join(self.config.model_names) or 'none'}.",
                 "model_not_found", param="model"))
+        api_version = (query.get("api-version") or [""])[0]
         beta = (
             "realtime=v1" in headers.get("OpenAI-Beta", "").replace(" ", "").lower()
             or BETA_SUBPROTOCOL in subprotocols
-            or path == "/openai/realtime"
+            # Azure preview API versions speak the beta dialect; the GA Azure
+            # SDK client uses the same path with a GA api-version.
+            or (path == "/openai/realtime" and api_version.endswith("-preview"))
         )
         # Keyed by the request object, which both WebSocket implementations
         # hand to the connection handler as ``ws.request``.

@@ -75,12 +75,27 @@ def _status_message(status: int, body: bytes | None) -> str:
             return text[:500]
         err = data.get("error", data) if isinstance(data, dict) else data
         if isinstance(err, dict):
-            msg = err.get("message") or err.get("msg") or json.dumps(err)[:500]
-            return str(msg)
+            msg = str(err.get("message") or err.get("msg") or json.dumps(err)[:500])
+            code = err.get("code")
+            if isinstance(code, str) and code and code not in msg:
+                msg = f"{code}: {msg}"
+            return msg
         if isinstance(err, str):
             return err
         return text[:500]
     return f"HTTP {status}"
+
+
+def _request_id(headers: Any) -> str | None:
+    """The provider's request id of a refused handshake, for support tickets."""
+    try:
+        for name in ("apim-request-id", "x-request-id", "x-ms-request-id"):
+            value = headers.get(name)
+            if value:
+                return str(value)[:100]
+    except Exception:
+        return None
+    return None
 
 
 class WebSocketUpstream:
@@ -145,6 +160,9 @@ class WebSocketUpstream:
             # picows keeps the refusal's body on the underlying error.
             body = exc.response.body or getattr(exc.__cause__, "raw_body", None)
             msg = _status_message(status, body)
+            request_id = _request_id(exc.response.headers)
+            if request_id:
+                msg = f"{msg} (request id {request_id})"
             raise UpstreamConnectError(
                 f"{self.name} refused the WebSocket handshake at {self.safe_url}: HTTP {status}: {msg}",
                 status=status,
