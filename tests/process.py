@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -20,7 +21,9 @@ class GatewayProcess:
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.args = [RT_CORE, "serve", "--port", "0", *args]
-        self.env = {**os.environ, **(env or {})}
+        # Keep the default session store out of the home directory.
+        self._tmp = tempfile.mkdtemp(prefix="rt-proc-")
+        self.env = {**os.environ, "RT_DB": os.path.join(self._tmp, "rt.db"), **(env or {})}
         self.lines: list[str] = []
         self.port: int | None = None
         self.proc: subprocess.Popen[str] | None = None

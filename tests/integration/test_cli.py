@@ -167,3 +167,29 @@ def test_serve_bad_config_exits_with_clear_error(tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2
     assert "model_list[0].litellm_params.model" in r.stderr and "nosuchprovider" in r.stderr
+
+
+def test_serve_records_sessions_in_the_default_sqlite_store():
+    gw = GatewayProcess(env={"OPENAI_API_KEY": ""}).start()
+    try:
+        async def talk():
+            client = AsyncOpenAI(api_key="sk-client-key-123", base_url=f"http://127.0.0.1:{gw.port}/v1")
+            async with client.realtime.connect(model="mock") as conn:
+                await next_event(conn, "ga")
+                await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+                await conn.response.create()
+                await collect_until(conn, "ga")
+
+        anyio.run(talk)
+        gw.signal(signal.SIGTERM)
+        assert gw.wait(10) == 0
+    finally:
+        gw.stop()
+    r = run_cli("sessions", "--json", env={"RT_DB": gw.env["RT_DB"]})
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["model_group"] == "mock" and row["close_code"] is not None
+    assert row["total_tokens"] and row["total_tokens"] > 0
+    assert "sk-client-key-123" not in r.stdout

@@ -5,6 +5,7 @@
     rt-core serve [--config FILE] [--host H] [--port P]
     rt-core check CONFIG
     rt-core plugins
+    rt-core sessions [--db FILE | --config FILE] [--limit N] [--json]
 """
 
 from __future__ import annotations
@@ -78,6 +79,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if not config.deployments:
         log.warning("no models configured: every session will be refused")
+    if "rt_log_sqlite" not in config.gateway.model_fields_set:
+        # The embedded default store: `rt-core sessions` reads it back.
+        # `rt_log_sqlite: false` turns it off.
+        config.gateway.rt_log_sqlite = "default"
     try:
         _run_async(_serve, host, config, args.host, args.port)
     except OSError as exc:
@@ -115,6 +120,79 @@ def cmd_plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+def _store_path(args: argparse.Namespace) -> str:
+    from .store import default_db_path
+
+    if args.db:
+        return str(args.db)
+    if args.config:
+        _, config = _load(args.config)
+        target = config.gateway.rt_log_sqlite
+        if target and target != "default":
+            return target
+    return str(default_db_path())
+
+
+def _fmt_time(ts: float | None) -> str:
+    import datetime
+
+    if ts is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _fmt(value: object, suffix: str = "") -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.1f}{suffix}"
+    return f"{value}{suffix}"
+
+
+def cmd_sessions(args: argparse.Namespace) -> int:
+    """List recent sessions from the SQLite store (``litellm_settings.rt_log_sqlite``)."""
+    import json
+    import sqlite3
+    from contextlib import closing
+
+    from .store import open_store, recent_sessions
+
+    try:
+        path = _store_path(args)
+    except (ConfigError, PluginError) as exc:
+        print(f"rt-core: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with closing(open_store(path, create=False)) as conn:
+            rows = recent_sessions(conn, args.limit)
+    except FileNotFoundError:
+        print(f"rt-core: no session store at {path} (enable it with litellm_settings.rt_log_sqlite, "
+              "or pass --db FILE)", file=sys.stderr)
+        return 1
+    except sqlite3.Error as exc:
+        print(f"rt-core: cannot read the session store {path}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    header = ("STARTED", "SESSION", "MODEL", "DEPLOYMENT", "DURATION", "CLOSE", "TOKENS IN/OUT/TOTAL")
+    table = [header]
+    for r in rows:
+        model = r["model_group"] or "-"
+        if r["served_by_group"] and r["served_by_group"] != r["model_group"]:
+            model += f" -> {r['served_by_group']}"
+        tokens = "/".join(_fmt(r[k]) for k in ("input_tokens", "output_tokens", "total_tokens"))
+        table.append((_fmt_time(r["started_at"]), r["session_id"], model, r["deployment"] or "-",
+                      _fmt(r["duration_s"], " s") if r["ended_at"] is not None else "open",
+                      _fmt(r["close_code"]), tokens))
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        print(f"(no sessions in {path})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rt-core", description="rt: the realtime AI gateway")
     p.add_argument("--version", action="version", version=f"rt-core {__version__}")
@@ -130,6 +208,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_check)
     pl = sub.add_parser("plugins", help="list discovered plugins")
     pl.set_defaults(func=cmd_plugins)
+    se = sub.add_parser("sessions", help="list recent sessions from the SQLite store")
+    where = se.add_mutually_exclusive_group()
+    where.add_argument("--db", default=None, help="store file (default: $RT_DB or ~/.local/state/rt/rt.db)")
+    where.add_argument("--config", "-c", default=None, help="read the store path (rt_log_sqlite) from this config")
+    se.add_argument("--limit", "-n", type=int, default=20, help="how many sessions, newest first (default 20)")
+    se.add_argument("--json", action="store_true", help="print a JSON array, for scripts")
+    se.set_defaults(func=cmd_sessions)
     return p
 
 

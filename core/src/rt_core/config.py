@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .deployment import KNOWN_EXTRA_PARAMS, Deployment, ProviderSpec
 from .errors import ConfigError
 
-__all__ = ["Config", "GatewaySettings", "RouterSettings", "load_config", "default_config", "resolve_env"]
+__all__ = ["Config", "GatewaySettings", "RouterSettings", "ROUTING_STRATEGIES", "load_config", "default_config", "resolve_env"]
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +58,104 @@ class GatewaySettings(BaseModel):
     logged_real_time_event_types: list[str] | str = Field(
         default_factory=lambda: ["session.created", "response.create", "response.done"]
     )
+    #: JSON-lines sink: ``stdout`` (or ``-``, or ``true``) or a file path; off when unset.
+    rt_log_jsonl: str | None = None
+    #: SQLite store: a file path, or ``true`` for the default path
+    #: (``$RT_DB``, else ``$XDG_STATE_HOME/rt/rt.db``); off when unset or ``false``.
+    rt_log_sqlite: str | None = None
+    #: Records each built-in sink may hold before it drops (and counts) new ones.
+    rt_log_queue_size: int = Field(default=10_000, ge=1)
+    #: A plugin whose ``on_log_event`` call takes longer than this (seconds) is
+    #: moved to a background thread with a bounded queue, so it cannot slow sessions.
+    rt_log_slow_sink_s: float = Field(default=0.05, gt=0)
+
+    @field_validator("rt_log_jsonl", mode="before")
+    @classmethod
+    def _jsonl_target(cls, v: Any) -> Any:
+        if v is True:
+            return "stdout"
+        if v is False or v == "":
+            return None
+        return v
+
+    @field_validator("rt_log_sqlite", mode="before")
+    @classmethod
+    def _sqlite_target(cls, v: Any) -> Any:
+        if v is True or (isinstance(v, str) and v.strip().lower() in ("true", "default", "on", "yes")):
+            return "default"
+        if v is False or v == "" or (isinstance(v, str) and v.strip().lower() in ("false", "off", "no")):
+            return None
+        return v
+
+
+#: The routing strategies rt implements (``router_settings.routing_strategy``).
+ROUTING_STRATEGIES = ("simple-shuffle", "least-busy", "latency-based-routing")
+#: LiteLLM strategies that make no sense for sessions; rt uses simple-shuffle for them.
+_FOREIGN_STRATEGIES = ("usage-based-routing", "usage-based-routing-v2", "cost-based-routing")
 
 
 class RouterSettings(BaseModel):
-    """``router_settings`` (LiteLLM's keys)."""
+    """``router_settings`` (LiteLLM's keys); see ``docs/routing.md``.
+
+    Failover is on by default: a group's deployments are each tried once
+    (``num_retries`` caps the extra attempts per group), then the groups in
+    ``fallbacks``; a deployment failing ``allowed_fails`` times within
+    ``allowed_fails_window`` seconds is skipped for ``cooldown_time`` seconds.
+    """
 
     model_config = ConfigDict(extra="allow")
 
     routing_strategy: str = "simple-shuffle"
+    #: Extra attempts within a model group after the first (None: every deployment once).
     num_retries: int | None = Field(default=None, ge=0)
+    #: ``[{"gpt-realtime": ["gemini-live", ...]}]``: groups tried when a group is exhausted.
     fallbacks: list[dict[str, list[str]]] = Field(default_factory=list)
+    #: Groups tried for every model group without its own ``fallbacks`` entry.
+    default_fallbacks: list[str] = Field(default_factory=list)
     allowed_fails: int = Field(default=3, ge=1)
     cooldown_time: float = Field(default=30.0, ge=0)
     allowed_fails_window: float = Field(default=60.0, gt=0)
+    disable_cooldowns: bool = False
+    #: Session cap for deployments without their own ``max_parallel_requests``.
+    default_max_parallel_requests: int | None = Field(default=None, ge=1)
+    #: Strategy options; ``lowest_latency_buffer`` (latency-based-routing): pick at
+    #: random among deployments within this fraction of the fastest.
+    routing_strategy_args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("routing_strategy")
+    @classmethod
+    def _strategy(cls, v: str) -> str:
+        v = v.strip()
+        if v in ROUTING_STRATEGIES:
+            return v
+        if v in _FOREIGN_STRATEGIES:
+            log.warning("router_settings.routing_strategy %r is not used for realtime sessions; "
+                        "using simple-shuffle", v)
+            return "simple-shuffle"
+        raise ValueError(f"unknown routing strategy {v!r}; use one of: {', '.join(ROUTING_STRATEGIES)}")
+
+    @field_validator("fallbacks", mode="before")
+    @classmethod
+    def _fallbacks(cls, v: Any) -> Any:
+        # LiteLLM also accepts a single mapping and single group names.
+        if isinstance(v, dict):
+            v = [{k: val} for k, val in v.items()]
+        if isinstance(v, list):
+            return [{k: ([val] if isinstance(val, str) else val) for k, val in item.items()}
+                    if isinstance(item, dict) else item for item in v]
+        return v
+
+    @field_validator("default_fallbacks", mode="before")
+    @classmethod
+    def _default_fallbacks(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    def fallbacks_for(self, group: str) -> list[str]:
+        """The groups to try, in order, once ``group`` is exhausted."""
+        for item in self.fallbacks:
+            if group in item:
+                return list(item[group])
+        return [g for g in self.default_fallbacks if g != group]
 
 
 @dataclass

@@ -112,6 +112,9 @@ def on_log_event(record: LogRecord) -> None:
 
     Called for every record on the session's own task, so it must return at
     once: sinks enqueue the record and write it in the background, bounded.
+    An implementation that is slow anyway is moved by the core to a
+    background thread with a bounded queue (and a warning), so it can never
+    slow a session.
     Records are already redacted (no keys, audio replaced by its length).
     Every implementation is called; exceptions are caught, counted and logged
     by the core, never propagated into the session.

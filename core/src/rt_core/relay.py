@@ -26,9 +26,9 @@ import anyio
 from .edge import ClientEdge
 from .errors import ClientEventError, SessionClosed, UpstreamClosed
 from .eventlog import EventLogger
-from .events import Close, Event, Schedule, Signal, TimerFired, ToClient, ToUpstream, UpstreamLost, UpstreamOpened, dumps
+from .events import Close, Event, Schedule, Signal, TimerFired, ToClient, ToUpstream, UpstreamLost, dumps
 from .plugins import PluginHost
-from .router import ConnectAttempt, Router
+from .router import ConnectAttempt, Connection, Router
 from .session import Session
 from .upstream import Upstream
 
@@ -57,15 +57,26 @@ class SessionStats:
     bytes_in: int = 0
     frames_out: int = 0
     bytes_out: int = 0
-    usage: dict[str, int] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
 
     def add_usage(self, usage: Any) -> None:
-        if not isinstance(usage, dict):
-            return
-        for k in ("total_tokens", "input_tokens", "output_tokens"):
-            v = usage.get(k)
-            if isinstance(v, int):
-                self.usage[k] = self.usage.get(k, 0) + v
+        """Add one ``response.done`` usage: every integer, nested details included
+        (``input_token_details.audio_tokens`` ...)."""
+        if isinstance(usage, dict):
+            _add_counts(self.usage, usage)
+
+
+def _add_counts(into: dict[str, Any], usage: dict[str, Any]) -> None:
+    for k, v in usage.items():
+        if isinstance(v, bool):
+            continue
+        if isinstance(v, int):
+            into[k] = into.get(k, 0) + v
+        elif isinstance(v, dict):
+            sub = into.get(k)
+            if not isinstance(sub, dict):
+                sub = into[k] = {}
+            _add_counts(sub, v)
 
 
 def client_close_code(upstream_code: int) -> int:
@@ -106,6 +117,7 @@ class Relay:
         self.closing = False
         self.client_gone = False
         self.attempts: list[ConnectAttempt] = []
+        self.connection: Connection | None = None
         self._tg: Any = None
         self._timers: dict[str, anyio.CancelScope] = {}
         self._inbound: Any = None
@@ -116,26 +128,31 @@ class Relay:
     async def run(self) -> None:
         s = self.session
         started = time.monotonic()
+        started_at = time.time()
         try:
             try:
-                self.upstream = await self.router.connect(s, self.attempts)
+                conn = self.connection = await self.router.connect(s, self.attempts)
             except SessionClosed as exc:
                 self.close_code, self.close_reason = exc.code, exc.reason
+                self._log_start(started_at)
                 if exc.error is not None:
                     await self._send_client_raw({"type": "error", "event_id": s.ids("event"), "error": exc.error})
                 return
+            self.upstream = conn.upstream
+            self.stats.frames_out += conn.frames
+            self.stats.bytes_out += conn.bytes
             assert s.deployment is not None
             self._inbound, self._outbound = self.host.session_callers(s.deployment.provider)
-            self.logger.record("session.start", s, payload={
-                "dialect": s.dialect,
-                "attempts": [a.__dict__ for a in self.attempts],
-            })
-            log.info("session %s open: model=%s deployment=%s dialect=%s client=%s",
-                     s.id, s.model, s.deployment.label, s.dialect, s.client.name)
+            self._log_start(started_at)
+            log.info("session %s open: model=%s deployment=%s dialect=%s client=%s attempts=%d",
+                     s.id, s.model, s.deployment.label, s.dialect, s.client.name, len(self.attempts))
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                # The translator already saw UpstreamOpened (and, for passthrough
+                # providers, the upstream's first frames) in the router: carry out
+                # what it returned before anything newer can reach the client.
+                await self._execute(conn.actions)
                 tg.start_soon(self._upstream_pump)
-                await self._outbound_actions(UpstreamOpened())
                 tg.start_soon(self._client_pump)
         except Exception as exc:
             # A bug must end one session cleanly, never crash the server.
@@ -158,7 +175,17 @@ class Relay:
             "message": "The gateway is shutting down; reconnect to continue.", "param": None, "event_id": None,
         }))
 
+    def _log_start(self, started_at: float) -> None:
+        s = self.session
+        self.logger.record("session.start", s, payload={
+            "started_at": started_at,
+            "dialect": s.dialect,
+            "client_key": s.client.key_fingerprint,
+            "routing": self.router.decision(s, self.attempts, self.connection),
+        })
+
     async def _finish(self, started: float) -> None:
+        self.router.release(self.connection)
         up = self.upstream
         if up is not None:
             reason = "client disconnected" if self.client_gone else (self.close_reason or "session closed")
@@ -187,7 +214,9 @@ class Relay:
             "frames_in": st.frames_in, "bytes_in": st.bytes_in,
             "frames_out": st.frames_out, "bytes_out": st.bytes_out,
             "usage": st.usage,
-            "attempts": [a.__dict__ for a in self.attempts],
+            "attempts": [a.to_dict() for a in self.attempts],
+            "log_dropped": self.logger.dropped,
+            "log_errors": self.logger.errors,
         })
 
     # ------------------------------------------------------------------ pumps

@@ -127,7 +127,7 @@ class Gateway:
         self.config = config
         self.host = host
         self.router = Router(config, host)
-        self.logger = EventLogger(host, config.gateway.logged_real_time_event_types)
+        self.logger = EventLogger.from_config(host, config)
         self.relays: set[Relay] = set()
         self.ready = False
         self.port: int | None = None
@@ -180,6 +180,8 @@ class Gateway:
         server.close(close_connections=True)
         with anyio.move_on_after(2):
             await server.wait_closed()
+        # Write what the log sinks still hold (bounded; off the event loop).
+        await anyio.to_thread.run_sync(self.logger.close, 3.0)
 
     # ------------------------------------------------------------------ HTTP
 
@@ -198,7 +200,8 @@ class Gateway:
         if path == "/health/readiness":
             if self.ready:
                 return _json_response(200, {"status": "healthy", "models": self.config.model_names,
-                                             "sessions": len(self.relays)})
+                                             "sessions": len(self.relays), "logging": self.logger.stats(),
+                                             "deployments": self.router.health.snapshot()})
             return _json_response(503, {"status": "starting"})
         if path in ("/v1/models", "/models"):
             if self._master_key and not self._key_ok(extract_key(headers, query, [])):

@@ -168,7 +168,8 @@ class WebSocketUpstream:
                 status=status,
             ) from None
         except InvalidURI as exc:
-            raise UpstreamConnectError(f"{self.name}: invalid upstream URL: {exc}", retryable=False) from None
+            # Specific to this deployment: another one may still work.
+            raise UpstreamConnectError(f"{self.name}: invalid upstream URL: {exc}") from None
         except (InvalidHandshake, OSError, EOFError) as exc:
             raise UpstreamConnectError(
                 f"{self.name} could not be reached at {self.safe_url}: {type(exc).__name__}: {exc}"
