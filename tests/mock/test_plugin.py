@@ -6,6 +6,8 @@ import importlib.metadata
 
 import anyio
 import pluggy
+
+from rt_core.plugins import PluginHost
 import pytest
 from pydantic import ValidationError
 
@@ -16,11 +18,8 @@ from rt_mock import MockSettings, MockTranslator, MockUpstream
 
 
 def _manager() -> pluggy.PluginManager:
-    pm = pluggy.PluginManager(hookspecs.PROJECT)
-    pm.add_hookspecs(hookspecs)
-    pm.register(rt_mock.plugin, "mock")
-    pm.check_pending()
-    return pm
+    # Exactly the mock plugin, plus the core's built-in translator dispatch.
+    return PluginHost(autoload=False, plugins={"mock": rt_mock.plugin}, env={}).pm
 
 
 def _deployment(provider: str = "mock", **params) -> Deployment:

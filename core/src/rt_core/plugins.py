@@ -68,6 +68,9 @@ class PluginHost:
         self._dists: dict[str, tuple[str, str]] = {}
         self._providers: dict[str, tuple[ProviderSpec, object]] | None = None
         self._callers: dict[str, tuple[Any, Any]] = {}
+        from . import dispatch
+
+        self.register(dispatch, dispatch.NAME)
         for name, plugin in (plugins or {}).items():
             self.register(plugin, name)
         if autoload:

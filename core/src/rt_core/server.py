@@ -19,11 +19,9 @@ at the handshake with HTTP 401 and a JSON body; an unknown model gets 404.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import os
 from dataclasses import dataclass
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 

@@ -35,13 +35,3 @@ def connect_upstream(deployment: Deployment, session: Session) -> Any:
     if deployment.provider != NAME:
         return None
     return provider.connect(deployment)
-
-
-@hookimpl
-def translate_inbound(session: Session, event: Any) -> Any:
-    return session.translator.inbound(event)
-
-
-@hookimpl
-def translate_outbound(session: Session, frame: Any) -> Any:
-    return session.translator.outbound(frame)

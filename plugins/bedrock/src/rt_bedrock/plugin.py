@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from rt_core import Action, Deployment, Event, ProviderSpec, Session, Signal, hookimpl
+from rt_core import Deployment, ProviderSpec, Session, hookimpl
 
 from .provider import PROVIDER, BedrockSettings, model_id_of
 from .translator import NovaTranslator
 from .upstream import NovaUpstream
 
-__all__ = ["rt_providers", "create_translator", "connect_upstream", "translate_inbound", "translate_outbound"]
+__all__ = ["rt_providers", "create_translator", "connect_upstream"]
 
 
 def _ours(deployment: Deployment | None) -> bool:
@@ -52,17 +50,3 @@ def connect_upstream(deployment: Deployment, session: Session) -> NovaUpstream |
         closing_events=translator.closing_events,
         label=deployment.label,
     )
-
-
-@hookimpl
-def translate_inbound(session: Session, event: Event | Signal) -> list[Action] | None:
-    if not _ours(session.deployment):
-        return None
-    return session.translator.inbound(event)  # type: ignore[no-any-return]
-
-
-@hookimpl
-def translate_outbound(session: Session, frame: Any) -> list[Action] | None:
-    if not _ours(session.deployment):
-        return None
-    return session.translator.outbound(frame)  # type: ignore[no-any-return]

@@ -6,9 +6,7 @@ Each hook first checks that the deployment or session is ours and returns
 
 from __future__ import annotations
 
-from typing import Any
-
-from rt_core import Action, Deployment, Event, ProviderSpec, Session, Signal, hookimpl
+from rt_core import Deployment, ProviderSpec, Session, hookimpl
 
 from .provider import PROVIDER, PROVIDER_NAME, MockSettings
 from .translator import MockTranslator
@@ -35,19 +33,3 @@ def connect_upstream(deployment: Deployment, session: Session) -> MockUpstream |
     if deployment.provider != PROVIDER_NAME:
         return None
     return MockUpstream()
-
-
-@hookimpl
-def translate_inbound(session: Session, event: Event | Signal) -> list[Action] | None:
-    translator = session.translator
-    if not isinstance(translator, MockTranslator):
-        return None
-    return translator.inbound(event)
-
-
-@hookimpl
-def translate_outbound(session: Session, frame: Any) -> list[Action] | None:
-    translator = session.translator
-    if not isinstance(translator, MockTranslator):
-        return None
-    return translator.outbound(frame)
