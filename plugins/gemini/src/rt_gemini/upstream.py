@@ -1,0 +1,277 @@
+"""The Gemini Live upstream: one WebSocket at a time, swapped on request.
+
+Gemini ends every connection after about ten minutes (with a ``goAway``
+warning) and cannot change most of a session's configuration in place, so a
+session outlives its connections: the translator decides *when* to move to a
+new connection and with which ``setup`` (carrying the session-resumption
+handle); this class does the I/O.
+
+* ``send(Reconnect(setup))`` closes the current socket first (so Gemini never
+  sees two live connections for one session), opens a new one, sends the new
+  ``setup`` and swaps it in.  Frames other tasks send meanwhile are held and
+  sent right after the new ``setup``, in order.
+* ``receive()`` keeps delivering frames across the swap: when the old socket
+  closes because of a swap it waits for the new one and first returns a
+  :class:`Reconnected` marker.  If the swap failed it raises
+  :class:`~rt_core.UpstreamClosed` (the session then ends with an error).
+* An *unexpected* close is reported as a :class:`ConnectionDropped` marker
+  instead of an exception, so the translator can resume the session
+  (``Reconnect`` with its handle) or end it with an error; frames sent after the
+  drop are held for the resumed connection.
+
+Keepalive pings never time out (``ping_timeout=None``): Gemini's pongs arrive
+late, and a slow pong is no reason to drop a conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+
+from rt_core import UpstreamClosed, UpstreamConnectError, WebSocketUpstream
+
+__all__ = ["GeminiUpstream", "Reconnect", "Reconnected", "ConnectionDropped"]
+
+log = logging.getLogger(__name__)
+
+#: Frames held while no socket is usable (a swap in progress, or after a drop).
+MAX_HELD_FRAMES = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnect:
+    """Control object (via ``ToUpstream``): move the session to a new connection.
+
+    :ivar setup: the ``setup`` frame for the new connection.
+    :ivar reason: why, for the logs.
+    :ivar replay: frames to send again right after ``setup``: the input the
+        resumption handle does not cover yet (audio sent since it was issued).
+        Frames held during the swap that are among them are not sent twice.
+    """
+
+    setup: str
+    reason: str = ""
+    replay: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Reconnected:
+    """Marker returned by ``receive()``: the new connection is open and its
+    ``setup`` was sent (``setupComplete`` follows as a normal frame)."""
+
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionDropped:
+    """Marker returned by ``receive()``: the connection closed unexpectedly.
+
+    The translator answers with ``ToUpstream(Reconnect(...))`` to resume, or
+    with an error and ``Close``.
+    """
+
+    code: int
+    reason: str
+
+
+class GeminiUpstream:
+    """An :class:`~rt_core.Upstream` for Gemini Live that can change sockets.
+
+    :param url: the Live WebSocket URL (no secret in it).
+    :param headers: handshake headers (the key goes here).
+    :param name: label for logs and errors (never a secret).
+    :param ssl: an ``ssl.SSLContext`` for ``wss://`` (tests), or None.
+    :param reconnect_timeout: seconds allowed to open a replacement socket.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        name: str = "gemini",
+        ssl: Any = None,
+        ping_interval: float | None = 20.0,
+        reconnect_timeout: float = 10.0,
+    ) -> None:
+        self.url = url
+        self.headers = dict(headers or {})
+        self.name = name
+        self.ssl = ssl
+        self.ping_interval = ping_interval
+        self.reconnect_timeout = reconnect_timeout
+        self._ws: WebSocketUpstream | None = None
+        self._generation = 0  # bumped when a new socket is swapped in
+        self._swapping = False
+        self._changed: anyio.Event | None = None  # set (and dropped) whenever a swap ends
+        self._swap_error: UpstreamClosed | None = None
+        self._dropped_generation = -1  # generation whose socket dropped unexpectedly
+        self._held: list[Any] = []
+        self._closing = False
+        self._pending_marker: Reconnected | None = None
+        #: Number of successful swaps, for tests and logs.
+        self.reconnects = 0
+
+    def _socket(self) -> WebSocketUpstream:
+        return WebSocketUpstream(
+            self.url,
+            headers=self.headers,
+            ping_interval=self.ping_interval,
+            ping_timeout=None,
+            name=self.name,
+            ssl=self.ssl,
+        )
+
+    @property
+    def safe_url(self) -> str:
+        return self._socket().safe_url
+
+    # ------------------------------------------------------------------ Upstream API
+
+    async def refresh_headers(self) -> None:
+        """Called before every connection (the first and each reconnect).
+
+        A no-op for API keys; rt-vertex overrides it to put a fresh OAuth
+        access token in ``self.headers`` (tokens expire, sessions outlive them).
+        """
+
+    async def open(self) -> None:
+        await self.refresh_headers()
+        ws = self._socket()
+        await ws.open()
+        self._ws = ws
+
+    async def send(self, frame: Any) -> None:
+        if isinstance(frame, Reconnect):
+            await self._swap(frame)
+            return
+        ws = self._ws
+        if ws is None or self._swapping or self._dropped_generation == self._generation:
+            self._hold(frame)
+            return
+        try:
+            await ws.send(frame)
+        except UpstreamClosed:
+            if self._closing:
+                raise
+            # The receive side reports the drop; keep the frame for a resumed connection.
+            self._hold(frame)
+
+    async def receive(self) -> Any:
+        while True:
+            marker = self._pending_marker
+            if marker is not None:
+                self._pending_marker = None
+                return marker
+            ws, generation = self._ws, self._generation
+            if ws is None:
+                raise UpstreamClosed(1006, "not connected")
+            if self._swap_error is not None and not self._swapping:
+                raise self._swap_error
+            if self._dropped_generation == generation or self._swapping:
+                # A drop was reported (or a swap is under way): wait for the new socket.
+                await self._wait_for_swap(generation)
+                continue
+            try:
+                return await ws.receive()
+            except UpstreamClosed as exc:
+                if self._closing:
+                    raise
+                if self._swapping or generation != self._generation:
+                    await self._wait_for_swap(generation)
+                    continue
+                self._dropped_generation = generation
+                log.info("%s: connection closed unexpectedly (%s %s)", self.name, exc.code, exc.reason)
+                return ConnectionDropped(exc.code, exc.reason)
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        self._closing = True
+        self._notify()
+        ws = self._ws
+        if ws is not None:
+            await ws.aclose(code, reason)
+
+    # ------------------------------------------------------------------ swapping
+
+    def _hold(self, frame: Any) -> None:
+        if len(self._held) >= MAX_HELD_FRAMES:
+            log.warning("%s: too many frames held while reconnecting; dropping the oldest", self.name)
+            del self._held[0]
+        self._held.append(frame)
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, None
+        if changed is not None:
+            changed.set()
+
+    async def _wait_for_swap(self, generation: int) -> None:
+        while self._generation == generation:
+            if self._closing:
+                raise UpstreamClosed(1000, "closed")
+            err = self._swap_error
+            if err is not None and not self._swapping:
+                raise err
+            if self._changed is None:
+                self._changed = anyio.Event()
+            await self._changed.wait()
+
+    async def _swap(self, request: Reconnect) -> None:
+        """Close the current socket, open a new one, send ``setup``, swap it in.
+
+        Never raises (the caller is a pump executing actions): a failure is
+        reported to ``receive()``, which raises it as ``UpstreamClosed``.
+        """
+        if self._closing or self._swapping:
+            return
+        self._swapping = True
+        self._swap_error = None
+        old = self._ws
+        new: WebSocketUpstream | None = None
+        log.info("%s: reconnecting (%s)", self.name, request.reason or "requested")
+        try:
+            if old is not None:
+                with anyio.move_on_after(2):
+                    await old.aclose(1000, request.reason[:100] or "reconnecting")
+            try:
+                with anyio.fail_after(self.reconnect_timeout):
+                    await self.refresh_headers()
+                    new = self._socket()
+                    await new.open()
+            except TimeoutError:
+                raise UpstreamConnectError(f"{self.name} did not reopen within {self.reconnect_timeout:g} s") from None
+            if self._closing:  # the session ended while we were reconnecting
+                return
+            await new.send(request.setup)
+            self._ws = new
+            self._generation += 1
+            self.reconnects += 1
+            self._pending_marker = Reconnected(request.reason)
+            try:
+                for frame in request.replay:
+                    await new.send(frame)
+                replayed = {id(f) for f in request.replay}
+                while self._held:  # frames sent during the swap, in order, after setup
+                    frame = self._held.pop(0)
+                    if id(frame) not in replayed:
+                        await new.send(frame)
+            except UpstreamClosed:
+                pass  # the receive side reports the new socket's close
+        except UpstreamConnectError as exc:
+            log.warning("%s: reconnect failed: %s", self.name, exc.message)
+            self._swap_error = UpstreamClosed(1014, f"reconnect failed: {exc.message}"[:240])
+        except UpstreamClosed as exc:
+            log.warning("%s: new connection closed at once (%s %s)", self.name, exc.code, exc.reason)
+            self._swap_error = exc
+        except Exception as exc:  # never let a pump die on a reconnect
+            log.exception("%s: reconnect failed", self.name)
+            self._swap_error = UpstreamClosed(1011, f"reconnect failed: {type(exc).__name__}")
+        finally:
+            if new is not None and new is not self._ws:  # opened but never swapped in
+                with anyio.CancelScope(shield=True), anyio.move_on_after(2):
+                    await new.aclose(1000, "reconnect abandoned")
+            self._swapping = False
+            self._notify()

@@ -1,0 +1,264 @@
+"""Gemini Live wire messages: pydantic models and fast frame builders.
+
+The models mirror the ``BidiGenerateContent`` messages as they travel on the
+wire (camelCase JSON, one top-level key per client message), checked against
+google-genai 3.4.0's ``types.LiveClientMessage`` / ``LiveServerMessage``.  They
+are used where clarity matters more than speed: building ``setup``,
+``clientContent`` and ``toolResponse``, and in tests and the fake server.
+
+The audio hot path does not go through pydantic: :func:`audio_frame` splices
+the base64 text into a fixed template, and server frames are read with
+``json.loads`` (see :func:`parse_server_frame`).
+
+Server → client frames arrive as JSON in *binary* WebSocket frames (Google's
+service sends opcode 2); client → server frames are sent as text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from rt_core import dumps
+
+__all__ = [
+    "WireModel", "Blob", "FunctionCall", "FunctionResponse", "Part", "Content",
+    "FunctionDeclaration", "Tool", "PrebuiltVoiceConfig", "VoiceConfig", "SpeechConfig",
+    "ThinkingConfig", "GenerationConfig", "AutomaticActivityDetection", "RealtimeInputConfig",
+    "AudioTranscriptionConfig", "SessionResumptionConfig", "SlidingWindow",
+    "ContextWindowCompressionConfig", "Setup", "ClientContent", "ToolResponse",
+    "INPUT_AUDIO_MIME", "OUTPUT_AUDIO_RATE", "INPUT_AUDIO_RATE", "AUDIO_FRAME_PREFIX",
+    "setup_frame", "audio_frame", "client_content_frame", "tool_response_frame", "text_input_frame",
+    "ACTIVITY_START_FRAME", "ACTIVITY_END_FRAME", "AUDIO_STREAM_END_FRAME",
+    "parse_server_frame", "parse_duration",
+]
+
+#: Gemini Live takes 16 kHz pcm16 input and produces 24 kHz pcm16 output.
+INPUT_AUDIO_RATE = 16000
+OUTPUT_AUDIO_RATE = 24000
+INPUT_AUDIO_MIME = f"audio/pcm;rate={INPUT_AUDIO_RATE}"
+
+
+class WireModel(BaseModel):
+    """camelCase on the wire, snake_case in Python; unknown keys rejected."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON-ready dict (camelCase, unset/None fields omitted)."""
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+# --------------------------------------------------------------------------- content
+
+
+class Blob(WireModel):
+    mime_type: str
+    data: str  # base64 (standard alphabet)
+
+
+class FunctionCall(WireModel):
+    id: str | None = None
+    name: str
+    args: dict[str, Any] | None = None
+
+
+class FunctionResponse(WireModel):
+    id: str | None = None
+    name: str
+    response: dict[str, Any]
+    scheduling: Literal["SILENT", "WHEN_IDLE", "INTERRUPT"] | None = None
+    will_continue: bool | None = None  # AI Studio only
+
+
+class Part(WireModel):
+    text: str | None = None
+    inline_data: Blob | None = None
+    function_call: FunctionCall | None = None
+    function_response: FunctionResponse | None = None
+    thought: bool | None = None
+
+
+class Content(WireModel):
+    role: Literal["user", "model"] | None = None
+    parts: list[Part]
+
+
+# --------------------------------------------------------------------------- setup
+
+
+class FunctionDeclaration(WireModel):
+    name: str
+    description: str | None = None
+    #: The client's JSON Schema, passed through unchanged (no lossy conversion
+    #: to Gemini's OpenAPI-subset ``parameters``).
+    parameters_json_schema: Any = None
+    behavior: Literal["BLOCKING", "NON_BLOCKING"] | None = None
+
+
+class Tool(WireModel):
+    function_declarations: list[FunctionDeclaration] | None = None
+    google_search: dict[str, Any] | None = None
+    code_execution: dict[str, Any] | None = None
+    url_context: dict[str, Any] | None = None
+
+
+class PrebuiltVoiceConfig(WireModel):
+    voice_name: str
+
+
+class VoiceConfig(WireModel):
+    prebuilt_voice_config: PrebuiltVoiceConfig
+
+
+class SpeechConfig(WireModel):
+    voice_config: VoiceConfig | None = None
+    language_code: str | None = None
+
+
+class ThinkingConfig(WireModel):
+    thinking_budget: int | None = None
+    include_thoughts: bool | None = None
+    thinking_level: Literal["MINIMAL", "LOW", "MEDIUM", "HIGH"] | None = None
+
+
+class GenerationConfig(WireModel):
+    response_modalities: list[Literal["TEXT", "AUDIO"]] | None = None
+    speech_config: SpeechConfig | None = None
+    temperature: float | None = None
+    max_output_tokens: int | None = None
+    thinking_config: ThinkingConfig | None = None
+
+
+class AutomaticActivityDetection(WireModel):
+    disabled: bool | None = None
+    start_of_speech_sensitivity: Literal["START_SENSITIVITY_HIGH", "START_SENSITIVITY_LOW"] | None = None
+    end_of_speech_sensitivity: Literal["END_SENSITIVITY_HIGH", "END_SENSITIVITY_LOW"] | None = None
+    prefix_padding_ms: int | None = None
+    silence_duration_ms: int | None = None
+
+
+class RealtimeInputConfig(WireModel):
+    automatic_activity_detection: AutomaticActivityDetection | None = None
+    activity_handling: Literal["START_OF_ACTIVITY_INTERRUPTS", "NO_INTERRUPTION"] | None = None
+    turn_coverage: Literal["TURN_INCLUDES_ONLY_ACTIVITY", "TURN_INCLUDES_ALL_INPUT"] | None = None
+
+
+class AudioTranscriptionConfig(WireModel):
+    pass
+
+
+class SessionResumptionConfig(WireModel):
+    handle: str | None = None
+    transparent: bool | None = None  # Vertex only
+
+
+class SlidingWindow(WireModel):
+    target_tokens: int | None = None
+
+
+class ContextWindowCompressionConfig(WireModel):
+    trigger_tokens: int | None = None
+    sliding_window: SlidingWindow | None = None
+
+
+class Setup(WireModel):
+    """The ``setup`` message: the first and only configuration of a connection."""
+
+    model: str
+    generation_config: GenerationConfig | None = None
+    system_instruction: Content | None = None
+    tools: list[Tool] | None = None
+    realtime_input_config: RealtimeInputConfig | None = None
+    input_audio_transcription: AudioTranscriptionConfig | None = None
+    output_audio_transcription: AudioTranscriptionConfig | None = None
+    session_resumption: SessionResumptionConfig | None = None
+    context_window_compression: ContextWindowCompressionConfig | None = None
+
+
+class ClientContent(WireModel):
+    turns: list[Content] | None = None
+    turn_complete: bool | None = None
+
+
+class ToolResponse(WireModel):
+    function_responses: list[FunctionResponse]
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def setup_frame(setup: Setup) -> str:
+    return dumps({"setup": setup.wire()})
+
+
+_AUDIO_HEAD = '{"realtimeInput":{"audio":{"mimeType":"' + INPUT_AUDIO_MIME + '","data":"'
+_AUDIO_TAIL = '"}}}'
+#: Every frame :func:`audio_frame` makes starts with this.
+AUDIO_FRAME_PREFIX = _AUDIO_HEAD
+
+
+def audio_frame(b64: str) -> str:
+    """A ``realtimeInput.audio`` frame for 16 kHz pcm16 in standard base64.
+
+    Built by concatenation: base64 never needs JSON escaping, and this is the
+    per-20-ms hot path.
+    """
+    return _AUDIO_HEAD + b64 + _AUDIO_TAIL
+
+
+ACTIVITY_START_FRAME = '{"realtimeInput":{"activityStart":{}}}'
+ACTIVITY_END_FRAME = '{"realtimeInput":{"activityEnd":{}}}'
+AUDIO_STREAM_END_FRAME = '{"realtimeInput":{"audioStreamEnd":true}}'
+
+
+def text_input_frame(text: str) -> str:
+    return dumps({"realtimeInput": {"text": text}})
+
+
+def client_content_frame(turns: list[dict[str, Any]], turn_complete: bool) -> str:
+    body: dict[str, Any] = {"turnComplete": turn_complete}
+    if turns:
+        body = {"turns": turns, "turnComplete": turn_complete}
+    return dumps({"clientContent": body})
+
+
+def tool_response_frame(responses: list[dict[str, Any]]) -> str:
+    return dumps({"toolResponse": {"functionResponses": responses}})
+
+
+def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> dict[str, Any]:
+    """Decode one server frame (JSON, usually in a binary frame).
+
+    :raises ValueError: not JSON, or not an object.
+    """
+    if isinstance(frame, memoryview):
+        frame = bytes(frame)
+    data = json.loads(frame)
+    if not isinstance(data, dict):
+        raise ValueError(f"expected a JSON object from Gemini, got {type(data).__name__}")
+    return data
+
+
+_DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(s|ms)?\s*$")
+
+
+def parse_duration(value: Any) -> float | None:
+    """Seconds in a protobuf JSON ``Duration`` (``"10s"``, ``"1.5s"``) or a number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m:
+            n = float(m.group(1))
+            return n / 1000.0 if m.group(2) == "ms" else n
+    if isinstance(value, dict):  # {"seconds": "10", "nanos": 0}
+        try:
+            return float(value.get("seconds", 0)) + float(value.get("nanos", 0)) / 1e9
+        except (TypeError, ValueError):
+            return None
+    return None

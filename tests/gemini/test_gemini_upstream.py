@@ -1,0 +1,280 @@
+"""GeminiUpstream against the fake server: URL/auth, swapping connections, drops."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import pytest
+
+from rt_core import Deployment, UpstreamClosed, UpstreamConnectError
+from rt_gemini import provider
+from rt_gemini.provider import GeminiSettings, live_url
+from rt_gemini.upstream import ConnectionDropped, GeminiUpstream, Reconnect, Reconnected
+from tests.fakes.gemini_live import FakeGeminiLive, Reply
+
+pytestmark = pytest.mark.anyio
+
+SETUP = json.dumps({"setup": {"model": "models/gemini-live-2.5-flash-preview",
+                              "generationConfig": {"responseModalities": ["TEXT"]}, "sessionResumption": {}}})
+
+
+def resume_setup(handle: str) -> str:
+    return json.dumps({"setup": {"model": "models/gemini-live-2.5-flash-preview",
+                                 "generationConfig": {"responseModalities": ["TEXT"]},
+                                 "sessionResumption": {"handle": handle}}})
+
+
+def text_turn(text: str) -> str:
+    return json.dumps({"clientContent": {"turns": [{"role": "user", "parts": [{"text": text}]}], "turnComplete": True}})
+
+
+def upstream_for(fake: FakeGeminiLive, key: str = "test-key", **params) -> GeminiUpstream:
+    settings = GeminiSettings(model="gemini/gemini-live-2.5-flash-preview", api_key=key, api_base=fake.api_base, **params)
+    return provider.connect(Deployment("d1", "gemini-live", "gemini", "gemini-live-2.5-flash-preview", settings))
+
+
+async def recv_json(up: GeminiUpstream) -> dict:
+    with anyio.fail_after(5):
+        frame = await up.receive()
+    assert isinstance(frame, bytes), f"expected a binary JSON frame, got {frame!r}"
+    return json.loads(frame)
+
+
+async def turn_text(up: GeminiUpstream) -> str:
+    """The model text of the next turn, up to its turnComplete."""
+    texts = []
+    while True:
+        sc = (await recv_json(up)).get("serverContent", {})
+        texts += [p.get("text", "") for p in sc.get("modelTurn", {}).get("parts", [])]
+        if sc.get("turnComplete"):
+            return "".join(texts)
+
+
+async def until(up: GeminiUpstream, key: str) -> dict:
+    while True:
+        m = await recv_json(up)
+        if key in m or key in m.get("serverContent", {}):
+            return m
+
+
+# ---------------------------------------------------------------------- URL and auth
+
+
+@pytest.mark.parametrize("base,version,url", [
+    (None, "v1beta", "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"),
+    ("https://generativelanguage.googleapis.com", "v1alpha", "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent"),
+    ("https://generativelanguage.googleapis.com/v1beta", "v1", "wss://generativelanguage.googleapis.com/ws/google.ai.generativelanguage.v1.GenerativeService.BidiGenerateContent"),
+    ("http://127.0.0.1:9000", "v1beta", "ws://127.0.0.1:9000/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"),
+    ("wss://proxy.example/gemini", "v1beta", "wss://proxy.example/gemini/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent"),
+    ("ws://h:1/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent", "v1beta",
+     "ws://h:1/ws/google.ai.generativelanguage.v1alpha.GenerativeService.BidiGenerateContent"),
+])
+def test_live_url(base, version, url):
+    assert live_url(base, version) == url
+
+
+def test_settings_validation():
+    s = GeminiSettings(model="gemini/x", api_key="k", api_version="BETA")
+    assert s.api_version == "v1beta"
+    with pytest.raises(ValueError):
+        GeminiSettings(model="gemini/x", api_version="v2")
+    with pytest.raises(ValueError):
+        GeminiSettings(model="gemini/x", api_base="ftp://host")
+    assert GeminiSettings(model="gemini/x").api_version == "v1beta"
+
+
+def test_key_goes_in_a_header_never_in_the_url():
+    fake = FakeGeminiLive(port=1)
+    up = upstream_for(fake, key="secret-key-123")
+    assert "secret-key-123" not in up.url
+    assert up.headers["x-goog-api-key"] == "secret-key-123"
+    assert "Authorization" not in up.headers
+    eph = upstream_for(fake, key="auth_tokens/abc")
+    assert eph.url.endswith("BidiGenerateContentConstrained") and eph.headers["Authorization"] == "Token auth_tokens/abc"
+
+
+def test_pongs_are_never_required_in_time():
+    up = upstream_for(FakeGeminiLive(port=1))
+    assert up._socket().ping_timeout is None
+
+
+def test_env_defaults():
+    assert provider.env_defaults({}) == []
+    (entry,) = provider.env_defaults({"GEMINI_API_KEY": "x"})
+    assert entry["litellm_params"]["api_key"] == "os.environ/GEMINI_API_KEY"
+
+
+async def test_bad_key_is_a_1008_close(fake):
+    up = upstream_for(fake, key="wrong")
+    await up.open()
+    await up.send(SETUP)
+    with anyio.fail_after(5):
+        dropped = await up.receive()
+    assert dropped == ConnectionDropped(1008, "API key not valid. Please pass a valid API key.")
+    await up.aclose()
+
+
+async def test_unreachable_is_a_connect_error():
+    up = GeminiUpstream("ws://127.0.0.1:9/ws/x", name="gemini-test")
+    with pytest.raises(UpstreamConnectError):
+        await up.open()
+
+
+# ---------------------------------------------------------------------- a session across connections
+
+
+async def test_reconnect_closes_the_old_socket_first_and_resumes(fake):
+    up = upstream_for(fake)
+    await up.open()
+    await up.send(SETUP)
+    assert "setupComplete" in await recv_json(up)
+    await until(up, "sessionResumptionUpdate")
+    await up.send(text_turn("first"))
+    await until(up, "turnComplete")
+    handle = (await until(up, "sessionResumptionUpdate"))["sessionResumptionUpdate"]["newHandle"]
+
+    async def receiver(results: list) -> None:
+        with anyio.fail_after(5):
+            while True:
+                frame = await up.receive()
+                results.append(frame)
+                if isinstance(frame, bytes) and b"setupComplete" in frame:
+                    return
+
+    results: list = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(receiver, results)
+        await anyio.sleep(0.05)
+        await up.send(Reconnect(resume_setup(handle), "test"))
+        await up.send(text_turn("second"))  # sent right after the new setup
+    assert isinstance(results[0], Reconnected)
+    assert len(fake.connections) == 2
+    first, second = fake.connections
+    assert first.closed is not None  # closed before (or while) the new one opened
+    assert second.resumed_from == handle and second.session is first.session
+    assert await turn_text(up) == "Reply 2 to: second"  # the conversation went on
+    assert up.reconnects == 1
+    await up.aclose()
+    assert fake.invalid == []
+
+
+async def test_unexpected_close_is_reported_and_frames_are_held(fake):
+    up = upstream_for(fake)
+    await up.open()
+    await up.send(SETUP)
+    await recv_json(up)
+    handle = (await until(up, "sessionResumptionUpdate"))["sessionResumptionUpdate"]["newHandle"]
+    await fake.close_connection(1011, "Deadline expired")
+    with anyio.fail_after(5):
+        marker = await up.receive()
+    assert marker == ConnectionDropped(1011, "Deadline expired")
+    replayed = text_turn("sent before the drop")
+    await up.send(replayed)  # also in the replay: must not be sent twice
+    await up.send(text_turn("while down"))  # held, not lost
+    await up.send(Reconnect(resume_setup(handle), "resume", replay=(replayed,)))
+    assert isinstance(await up.receive(), Reconnected)
+    assert "setupComplete" in await recv_json(up)
+    assert await turn_text(up) == "Reply 1 to: sent before the drop"
+    assert await turn_text(up) == "Reply 2 to: while down"
+    assert [m for m in fake.connections[1].received if "clientContent" in m].__len__() == 2
+    await up.aclose()
+
+
+async def test_failed_reconnect_ends_the_session(fake):
+    up = upstream_for(fake)
+    await up.open()
+    await up.send(SETUP)
+    await recv_json(up)
+    fake.reject_setup = None
+    up.url = up.url.replace(str(fake.port), "9")  # nothing listens there
+    await up.send(Reconnect(SETUP, "test"))
+    with pytest.raises(UpstreamClosed) as info, anyio.fail_after(5):
+        await up.receive()
+    assert info.value.code == 1014 and "reconnect failed" in info.value.reason
+
+
+async def test_invalid_messages_are_closed_with_1007(fake):
+    up = upstream_for(fake)
+    await up.open()
+    await up.send(SETUP)
+    await recv_json(up)
+    await until(up, "sessionResumptionUpdate")
+    await up.send(json.dumps({"realtimeInput": {"audio": {"mimeType": "audio/pcm", "data": "AAAA"}, "bogus": 1}}))
+    with anyio.fail_after(5):
+        dropped = await up.receive()
+    assert isinstance(dropped, ConnectionDropped) and dropped.code == 1007
+    assert fake.invalid
+
+
+async def test_fake_speaks_binary_frames_and_scripted_replies(fake):
+    fake.replies.append(Reply(text="one two three four", chunks=2))
+    up = upstream_for(fake)
+    await up.open()
+    await up.send(SETUP)
+    await recv_json(up)
+    await up.send(text_turn("hi"))
+    texts = []
+    while True:
+        m = await recv_json(up)
+        sc = m.get("serverContent", {})
+        texts += [p["text"] for p in sc.get("modelTurn", {}).get("parts", [])]
+        if sc.get("turnComplete"):
+            assert m["usageMetadata"]["responseTokenCount"] == 5
+            break
+    assert "".join(texts) == "one two three four"
+    await up.aclose()
+
+
+# ---------------------------------------------------------------------- the fake in Vertex mode (for rt-vertex)
+
+
+async def test_fake_serves_the_vertex_flavour():
+    fake = FakeGeminiLive(platform="vertex", bearer_token="ya29.test")
+    async with fake.running():
+        url = f"ws://127.0.0.1:{fake.port}/ws/google.cloud.aiplatform.v1beta1.LlmBidiService/BidiGenerateContent"
+        setup = json.dumps({"setup": {
+            "model": "projects/p/locations/us-central1/publishers/google/models/gemini-live-2.5-flash",
+            "generationConfig": {"responseModalities": ["TEXT"]}}})
+        up = GeminiUpstream(url, headers={"Authorization": "Bearer ya29.test"}, name="vertex-test")
+        await up.open()
+        await up.send(setup)
+        assert "setupComplete" in await recv_json(up)
+        await up.send(text_turn("hi"))
+        m = await until(up, "turnComplete")
+        assert m["usageMetadata"]["candidatesTokenCount"] == 5 and "responseTokenCount" not in m["usageMetadata"]
+        await up.send(json.dumps({"realtimeInput": {"audioStreamEnd": True}}))
+        with anyio.fail_after(5):
+            while not isinstance(dropped := await up.receive(), ConnectionDropped):
+                pass
+        assert dropped.code == 1007 and "Vertex" in fake.invalid[-1][1]
+        bad = GeminiUpstream(url, headers={"Authorization": "Bearer wrong"}, name="vertex-test")
+        await bad.open()
+        await bad.send(setup)
+        with anyio.fail_after(5):
+            assert (await bad.receive()).code == 1008
+        await up.aclose()
+        await bad.aclose()
+
+
+async def test_headers_are_refreshed_for_every_connection(fake):
+    """rt-vertex overrides refresh_headers to renew its OAuth token on reconnects."""
+
+    class Refreshing(GeminiUpstream):
+        calls = 0
+
+        async def refresh_headers(self) -> None:
+            Refreshing.calls += 1
+            self.headers["x-goog-api-key"] = "test-key"
+            self.headers["x-refresh"] = str(Refreshing.calls)
+
+    base = upstream_for(fake)
+    up = Refreshing(base.url, headers={}, name="refresh-test")
+    await up.open()
+    await up.send(SETUP)
+    await recv_json(up)
+    handle = (await until(up, "sessionResumptionUpdate"))["sessionResumptionUpdate"]["newHandle"]
+    await up.send(Reconnect(resume_setup(handle), "test"))
+    assert isinstance(await up.receive(), Reconnected)
+    assert [c.headers["x-refresh"] for c in fake.connections] == ["1", "2"]
+    await up.aclose()
