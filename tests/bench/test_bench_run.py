@@ -1,0 +1,106 @@
+"""The orchestrator end to end at toy scale, the report's reading of the bar, and child clean-up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import gateways
+from bench.report import render_markdown
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bench(out: Path, *args: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, str(ROOT / "bench" / "run.py"), "--sessions", "2", "--duration", "1",
+            "--settle", "0.2", "--pause", "0", "--drain-timeout", "2", "--out", str(out),
+            "--logs", str(out / "logs"), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
+def test_direct_run_writes_results_report_and_plot(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    done = run_bench(tmp_path, "--targets", "direct")
+    assert done.returncode == 0, done.stderr[-2000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert f"--out {tmp_path}" in results["command"]
+    assert {"cpu_model", "cores", "kernel", "python"} <= results["machine"].keys()
+    [run] = results["runs"]
+    assert (run["target"], run["path"], run["sessions"]) == ("direct", "openai", 2)
+    assert run["load"]["chunks_lost"] == 0
+    assert run["fake"]["all_chunks_reached_fake"] is True
+    report = (tmp_path / "report.md").read_text()
+    assert "| sessions | direct p50 / p99 ms |" in report
+    assert results["command"] in report
+    assert (tmp_path / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.skipif(gateways.find_rt_core() is None, reason="rt-core is not installed")
+def test_rt_target_reports_start_memory_and_cpu(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "--targets", "rt", "--path", "openai", "--no-plot")
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert done.returncode == 0, (done.stderr[-2000:], results["errors"])
+    info = results["gateways"]["rt"]
+    assert info["time_to_healthy_s"] > 0 and info["idle_rss_mib"] > 0
+    [run] = results["runs"]
+    assert run["load"]["chunks_lost"] == 0
+    assert run["fake"]["all_chunks_reached_fake"] is True
+    assert run["gateway"]["cpu_pct"] is not None
+    assert run["gateway"]["alive"] is True
+    assert info["exit_code"] is not None  # stopped
+
+
+def _run(target: str, path: str, sessions: int, p99: float, cpu: float | None, lost: int = 0,
+         rss: tuple[float, float] = (40.0, 44.0)) -> dict[str, Any]:
+    load = {"rtt_ms": {"p50": p99 / 2, "p95": p99, "p99": p99, "max": p99}, "chunks_lost": lost,
+            "connect_failures": 0, "connected": sessions, "chunks_sent": 10, "chunks_received": 10 - lost,
+            "chunks_unmatched": 0, "chunks_corrupt": 0, "loadgen_cpu_pct": 20.0,
+            "schedule_lag_ms": {"p50": 0.1, "p99": 0.7, "max": 1.0}}
+    run: dict[str, Any] = {"target": target, "path": path, "sessions": sessions, "load": load,
+                           "fake": {"cpu_pct": 5.0, "all_chunks_reached_fake": True}}
+    if cpu is not None:
+        run["gateway"] = {"cpu_pct": cpu, "rss_before_mib": rss[0], "rss_peak_mib": rss[1], "rss_after_mib": rss[1],
+                          "rss_settled_mib": rss[1]}
+    return run
+
+
+def test_report_reads_the_bar_from_the_measurements() -> None:
+    results = {
+        "command": "python bench/run.py", "options": {"sessions": [200, 500], "duration_s": 20},
+        "machine": {}, "versions": {"rt_plugins": ["openai (rt_openai.plugin)"]},
+        "gateways": {"rt": {"time_to_healthy_s": 0.3, "idle_rss_mib": 45.0, "idle_cpu_pct": 0.0}},
+        "runs": [
+            _run("direct", "openai", 200, p99=1.0, cpu=None),
+            _run("rt", "openai", 200, p99=1.5, cpu=20.0),
+            _run("litellm", "openai", 200, p99=28.0, cpu=82.0),
+            _run("rt", "openai", 500, p99=4.0, cpu=60.0, lost=3, rss=(45.0, 80.0)),
+            _run("rt", "gemini", 200, p99=3.5, cpu=25.0),
+            _run("litellm", "gemini", 200, p99=65.0, cpu=95.0),
+        ],
+    }
+    report = render_markdown(results)
+    bar = report.split("### The bar", 1)[1].split("###", 1)[0]
+    lines = [line for line in bar.splitlines() if line.startswith("- ")]
+    passthrough200, passthrough500, gemini200, idle, rss = lines
+    assert passthrough200.count("→ met") == 3
+    assert "chunks lost 3 → **not met**" in passthrough500 and "≤ 55 % → **not met**" in passthrough500
+    assert "≤ 3 × direct p99 1.00 ms → **not met**" in gemini200 and "LiteLLM 95.0 % → met" in gemini200
+    assert idle.count("→ met") == 2
+    assert rss.endswith("**not met**")
+    assert "| 200 | 1.00 / 0.50" not in report  # p50 / p99 order
+    assert "| 200 | 0.50 / 1.00 | 0.75 / 1.50 | 20.0 | 0 | 14.00 / 28.00 | 82.0 | 0 | 0.24 | 1.50 |" in report
+
+
+def test_children_are_stopped_with_their_process_group(tmp_path: Path) -> None:
+    child = gateways.spawn("sleeper", ["sh", "-c", "sleep 60 & sleep 60"], tmp_path)
+    assert child.alive()
+    child.stop(grace_s=2)
+    assert not child.alive()
+    # The grandchild (the backgrounded sleep) went with the group.
+    ps = subprocess.run(["ps", "-o", "pid=", "-g", str(child.pid)], capture_output=True, text=True)
+    assert ps.stdout.strip() == ""
