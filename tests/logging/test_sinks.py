@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from contextlib import closing
 import threading
 import time
 from typing import Any
@@ -114,7 +115,8 @@ def test_sqlite_sink_stores_sessions_and_events_in_wal_mode(tmp_path):
     for r in session_records("sess_a") + session_records("sess_b"):
         sink.on_log_event(r)
     assert sink.close(5)
-    with sqlite3.connect(db) as conn:
+    # sqlite3's own context manager commits but does not close: close it.
+    with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     conn = open_store(db, create=False)
     try:
