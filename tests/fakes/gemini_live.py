@@ -11,7 +11,9 @@ What it does the way Google's service does it:
 * validates every message it receives against the google-genai SDK's types
   (``types.LiveClientMessage``; ``setup`` minus ``model`` as
   ``types.LiveConnectConfig``, the workaround for the SDK's ``LiveClientSetup``
-  type gap, protocols.md 2.5) and closes with 1007 on anything invalid;
+  type gap, protocols.md 2.5) and closes with 1007 on anything invalid,
+  including what :meth:`FakeGeminiLive.validate_setup` refuses (the hook where
+  a variant adds the service's own checks, e.g. Vertex's model resource names);
 * keeps a conversation per session, issues ``sessionResumptionUpdate`` handles
   and restores the conversation when a new connection resumes with a handle;
 * sends only messages that validate as google-genai ``types.LiveServerMessage``;
@@ -26,7 +28,7 @@ What it does the way Google's service does it:
 Tests read :attr:`FakeGeminiLive.connections` (each with its ``setup`` and the
 messages received) and :attr:`FakeGeminiLive.invalid`.  The Vertex plugin's
 tests reuse it with ``platform="vertex"`` (other path, Bearer auth, Vertex
-usage names, no ``audioStreamEnd``).
+usage names, no ``audioStreamEnd``) through ``tests.fakes.vertex_live``.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 import anyio
@@ -188,6 +191,8 @@ class FakeGeminiLive:
     transcripts: list[str] = field(default_factory=list)
     #: Close the next setup with (code, reason) instead of completing it.
     reject_setup: tuple[int, str] | None = None
+    #: Refuse every WebSocket handshake with (HTTP status, message) while set.
+    refuse_handshakes: tuple[int, str] | None = None
     #: Speech level (RMS of 16-bit samples) for the energy VAD.
     speech_rms: float = 500.0
     default_silence_ms: int = 500
@@ -211,6 +216,14 @@ class FakeGeminiLive:
     def all_received(self) -> list[dict[str, Any]]:
         return [m for c in self.connections for m in c.received]
 
+    async def wait_for_setup(self, count: int, timeout: float = 5.0) -> Connection:
+        """Wait until ``count`` connections have completed ``setup`` (a session
+        is attached); returns the last of them."""
+        with anyio.fail_after(timeout):
+            while len(self.connections) < count or self.connections[count - 1].session is None:
+                await anyio.sleep(0.01)
+        return self.connections[count - 1]
+
     async def go_away(self, time_left: str = "5s", close_after: float | None = None,
                       conn: Connection | None = None) -> Connection:
         """Send ``goAway`` on a live connection (the newest by default) and close it
@@ -231,6 +244,16 @@ class FakeGeminiLive:
         assert conn.ws is not None
         await conn.ws.close(code, reason)
 
+    # ------------------------------------------------------------------ hook for variants
+
+    def validate_setup(self, setup: dict[str, Any], conn: Connection) -> None:
+        """Checks the service makes on a ``setup`` beyond the SDK types.
+
+        Called with every first message that is a valid ``setup``; raise
+        ``ValueError(reason)`` to close the connection with 1007 as the service
+        does (the reason goes to :attr:`invalid`).  The base fake has none.
+        """
+
     # ------------------------------------------------------------------ server
 
     @asynccontextmanager
@@ -249,8 +272,9 @@ class FakeGeminiLive:
         path = request.path.split("?")[0]
         paths = VERTEX_PATHS if self.platform == "vertex" else AISTUDIO_PATHS
         if path not in paths:
-            body = b'{"error":{"code":404,"message":"Not found","status":"NOT_FOUND"}}'
-            return Response(404, "Not Found", Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))]), body)
+            return _error_response(404, "Not found")
+        if self.refuse_handshakes is not None:
+            return _error_response(*self.refuse_handshakes)
         if "key=" in request.path:
             self.invalid.append((request.path.split("?")[0] + "?<redacted>", "the key must be sent as a header, not in the URL"))
         return None
@@ -342,18 +366,19 @@ class _LiveSession:
             await fake._close(ws, conn, 1008, "API key not valid. Please pass a valid API key.")
             return
         raw = await ws.recv()
-        try:
-            first = validate_client_message(raw, fake.platform)
-        except ValueError as exc:
-            fake.invalid.append((_redact(raw), str(exc)))
-            await fake._close(ws, conn, 1007, f"Request contains an invalid argument. {exc}"[:120])
+        first = await self._validated(raw)
+        if first is None:
             return
         if "setup" not in first:
-            fake.invalid.append((_redact(raw), "the first message must be setup"))
-            await fake._close(ws, conn, 1007, "Request contains an invalid argument: setup must be the first message.")
+            await self._invalid(_redact(raw), "setup must be the first message.")
             return
         conn.received.append(first)
         setup = conn.setup = first["setup"]
+        try:
+            fake.validate_setup(setup, conn)
+        except ValueError as exc:
+            await self._invalid("setup", str(exc))
+            return
         if fake.reject_setup is not None:
             code, reason = fake.reject_setup
             fake.reject_setup = None
@@ -376,19 +401,27 @@ class _LiveSession:
         async with anyio.create_task_group() as tg:
             self.tg = tg
             async for raw in ws:
-                try:
-                    msg = validate_client_message(raw, fake.platform)
-                except ValueError as exc:
-                    fake.invalid.append((_redact(raw), str(exc)))
-                    await fake._close(ws, conn, 1007, f"Request contains an invalid argument. {exc}"[:120])
+                msg = await self._validated(raw)
+                if msg is None:
                     break
                 if "setup" in msg:
-                    fake.invalid.append(("setup", "setup sent twice"))
-                    await fake._close(ws, conn, 1007, "Request contains an invalid argument: setup sent twice.")
+                    await self._invalid("setup", "setup sent twice.")
                     break
                 conn.received.append(msg)
                 await self._dispatch(msg)
             tg.cancel_scope.cancel()
+
+    async def _validated(self, raw: str | bytes) -> dict[str, Any] | None:
+        """The message, or None after closing with 1007 as Google does."""
+        try:
+            return validate_client_message(raw, self.fake.platform)
+        except ValueError as exc:
+            await self._invalid(_redact(raw), str(exc))
+            return None
+
+    async def _invalid(self, what: str, why: str) -> None:
+        self.fake.invalid.append((what, why))
+        await self.fake._close(self.ws, self.conn, 1007, f"Request contains an invalid argument. {why}"[:120])
 
     def _configure(self, setup: dict[str, Any]) -> None:
         gen = _get(setup, "generationConfig", "generation_config") or {}
@@ -560,6 +593,20 @@ class _LiveSession:
             await self._resumption_update()
             if reply.go_away:
                 await self.send({"goAway": {"timeLeft": reply.go_away}})
+
+
+#: google.rpc.Code names Google puts in an HTTP error body's ``status``.
+_RPC_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+               429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+def _error_response(status: int, message: str) -> Response:
+    """A refused handshake with Google's JSON error body."""
+    phrase = HTTPStatus(status).phrase
+    body = json.dumps({"error": {"code": status, "message": message,
+                                 "status": _RPC_STATUS.get(status, "UNKNOWN")}}).encode()
+    return Response(status, phrase, Headers([("Content-Type", "application/json"),
+                                            ("Content-Length", str(len(body)))]), body)
 
 
 def _split(text: str, n: int) -> list[str]:

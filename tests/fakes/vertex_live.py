@@ -12,9 +12,9 @@ adds what Vertex checks that AI Studio does not:
   ``x-goog-api-key`` is accepted when :attr:`FakeVertexLive.api_key` is set;
 * ``setup.model`` must be a full resource name,
   ``projects/{p}/locations/{l}/publishers/google/models/{m}`` (or
-  ``publishers/google/models/{m}`` in express mode) -- checked after the fact
-  with :meth:`FakeVertexLive.model_errors`, since the base fake validates
-  ``setup`` inside its session loop.
+  ``publishers/google/models/{m}`` on an express-mode connection): anything
+  else is closed with 1007, as Vertex does (the base fake's
+  :meth:`~tests.fakes.gemini_live.FakeGeminiLive.validate_setup` hook).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 from websockets.datastructures import Headers
 
-from tests.fakes.gemini_live import FakeGeminiLive
+from tests.fakes.gemini_live import Connection, FakeGeminiLive
 from tests.fakes.oauth_token import FakeOAuthServer
 
 MODEL_RESOURCE = re.compile(r"^projects/[a-z0-9.:-]+/locations/[a-z0-9-]+/publishers/google/models/[\w.-]+$")
@@ -41,9 +41,8 @@ class FakeVertexLive(FakeGeminiLive):
     platform: str = "vertex"
 
     def _authorized(self, headers: Headers) -> bool:
-        auth = headers.get("Authorization") or ""
-        if auth.startswith("Bearer "):
-            token = auth[len("Bearer "):]
+        token = _bearer(headers.get("Authorization"))
+        if token is not None:
             if self.oauth is not None:
                 return self.oauth.is_valid(token)
             return self.bearer_token is None or token == self.bearer_token
@@ -51,17 +50,20 @@ class FakeVertexLive(FakeGeminiLive):
             return headers.get("x-goog-api-key") == self.api_key
         return False
 
+    def validate_setup(self, setup: dict[str, Any], conn: Connection) -> None:
+        express = _bearer(conn.headers.get("authorization")) is None
+        pattern, form = (EXPRESS_MODEL, "publishers/google/models/{model}") if express else (
+            MODEL_RESOURCE, "projects/{project}/locations/{location}/publishers/google/models/{model}")
+        model = setup.get("model")
+        if not (isinstance(model, str) and pattern.match(model)):
+            raise ValueError(f"setup.model must be {form}, got {model!r}")
+
     def bearer(self, index: int) -> str | None:
         """The token connection ``index`` presented."""
-        auth = self.connections[index].headers.get("authorization", "")
-        return auth[len("Bearer "):] if auth.startswith("Bearer ") else None
+        return _bearer(self.connections[index].headers.get("authorization"))
 
-    def model_errors(self, *, express: bool = False) -> list[str]:
-        """``setup.model`` values Vertex would refuse."""
-        pattern = EXPRESS_MODEL if express else MODEL_RESOURCE
-        bad: list[Any] = []
-        for c in self.connections:
-            model = (c.setup or {}).get("model")
-            if c.setup is not None and not (isinstance(model, str) and pattern.match(model)):
-                bad.append(model)
-        return bad
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.startswith("Bearer "):
+        return authorization[len("Bearer "):]
+    return None

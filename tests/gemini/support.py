@@ -23,7 +23,7 @@ from openai.types.realtime import RealtimeServerEvent
 from rt_core import Close, Event, IdFactory, Schedule, TimerFired, ToClient, ToUpstream, UpstreamLost, UpstreamOpened
 from rt_gemini.session_config import SetupOptions
 from rt_gemini.translator import GeminiTranslator, TranslatorOptions
-from rt_gemini.upstream import ConnectionDropped, Reconnect, Reconnected
+from rt_gemini.upstream import ConnectionDropped, Reconnect, Reconnected, ReconnectFailed
 from tests.fakes.gemini_live import tone24k, validate_client_message
 
 GA_SERVER = TypeAdapter(RealtimeServerEvent)
@@ -135,6 +135,9 @@ class Driver:
     def reconnected(self) -> Step:
         return self._run(self.t.outbound(Reconnected()))
 
+    def reconnect_failed(self, message: str) -> Step:
+        return self._run(self.t.outbound(ReconnectFailed(message)))
+
     # ------------------------------------------------------------------ conveniences
 
     def start(self, session: dict[str, Any] | None = None) -> Step:
@@ -144,6 +147,15 @@ class Driver:
             if session is not None else self.timer("gemini.setup")
         self.gemini({"setupComplete": {}})
         return step
+
+    def streaming_text_response(self, prompt: str = "hi", first_words: str = "Hel") -> None:
+        """A text session holding resumption handle ``h-1`` whose reply to
+        ``prompt`` has started streaming: where reconnects must wait (or not)."""
+        self.start({"output_modalities": ["text"]})
+        self.gemini({"sessionResumptionUpdate": {"newHandle": "h-1", "resumable": True}})
+        self.client(user_text(prompt))
+        self.client({"type": "response.create"})
+        self.gemini(gemini_text(first_words))
 
     def setup(self) -> dict[str, Any]:
         """The last setup sent (initial or in a Reconnect)."""

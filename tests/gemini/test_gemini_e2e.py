@@ -13,54 +13,16 @@ import json
 
 import anyio
 import pytest
-from openai import AsyncOpenAI
+from websockets.exceptions import ConnectionClosed
 
-from tests.fakes.gemini_live import FakeGeminiLive, Reply
+from tests.fakes.gemini_live import Reply
 from tests.harness import running_gateway
 from tests.realtime_client import b64, collect_until, next_event, pcm16_tone
 
+from .client_session import BETA_TEXT, GA_TEXT, connect, reply_text, start, text_turn, types, user_text
 from .conftest import gemini_config
 
 pytestmark = pytest.mark.anyio
-
-
-def connect(gw, dialect: str = "ga", model: str = "gemini-live"):
-    client = AsyncOpenAI(api_key="anything", base_url=gw.http_url, websocket_base_url=gw.ws_url)
-    if dialect == "beta":
-        return client.beta.realtime.connect(model=model)
-    return client.realtime.connect(model=model)
-
-
-def user_text(text: str) -> dict:
-    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
-
-
-def types(events: list[dict]) -> list[str]:
-    return [e["type"] for e in events]
-
-
-async def text_turn(conn, dialect: str, text: str) -> list[dict]:
-    await conn.conversation.item.create(item=user_text(text))
-    await conn.response.create()
-    return await collect_until(conn, dialect)
-
-
-def reply_text(events: list[dict], dialect: str = "ga") -> str:
-    kind = "response.text.delta" if dialect == "beta" else "response.output_text.delta"
-    return "".join(e["delta"] for e in events if e["type"] == kind)
-
-
-async def start(conn, dialect: str, session: dict) -> dict:
-    created = await next_event(conn, dialect)
-    assert created["type"] == "session.created"
-    await conn.session.update(session=session)
-    updated = await next_event(conn, dialect)
-    assert updated["type"] == "session.updated"
-    return updated["session"]
-
-
-GA_TEXT = {"type": "realtime", "output_modalities": ["text"], "instructions": "Be brief."}
-BETA_TEXT = {"modalities": ["text"], "instructions": "Be brief."}
 
 
 @pytest.mark.parametrize("dialect", ["ga", "beta"])
@@ -196,10 +158,8 @@ async def test_conversation_crosses_a_go_away_without_the_client_noticing(fake):
         await start(conn, "ga", GA_TEXT)
         first = await text_turn(conn, "ga", "one")
         assert reply_text(first) == "Reply 1 to: one"
-        old = await fake.go_away("2s", close_after=2.0)
-        with anyio.fail_after(5):
-            while old.closed is None or len(fake.connections) < 2:
-                await anyio.sleep(0.01)
+        await fake.go_away("2s", close_after=2.0)
+        await fake.wait_for_setup(2)
         second = await text_turn(conn, "ga", "two")
         assert reply_text(second) == "Reply 2 to: two"  # Gemini still knows turn 1
         third = await text_turn(conn, "ga", "three")
@@ -217,9 +177,7 @@ async def test_unexpected_close_is_resumed_transparently(fake):
         await start(conn, "ga", GA_TEXT)
         await text_turn(conn, "ga", "one")
         await fake.close_connection(1011, "Deadline expired")
-        with anyio.fail_after(5):
-            while len(fake.live) < 1 or len(fake.connections) < 2:
-                await anyio.sleep(0.01)
+        await fake.wait_for_setup(2)
         events = await text_turn(conn, "ga", "two")
         assert reply_text(events) == "Reply 2 to: two"
         assert "error" not in types(events)
@@ -270,6 +228,27 @@ async def test_bad_key_is_reported_with_the_close_code(fake):
         err = events[-1]["error"]
         assert "1008" in err["message"] and "API key not valid" in err["message"]
         assert "wrong-key" not in json.dumps(events)
+
+
+async def test_refused_reconnect_says_rt_could_not_reconnect(fake):
+    """A goAway's replacement connection is refused: the client is told rt
+    failed to reconnect (and why), not that Gemini closed the session."""
+    async with running_gateway(gemini_config(fake)) as gw, connect(gw) as conn:
+        await start(conn, "ga", GA_TEXT)
+        await text_turn(conn, "ga", "one")
+        fake.refuse_handshakes = (503, "The service is currently unavailable.")
+        await fake.go_away("10s")
+        events = await collect_until(conn, "ga", "error")
+        with pytest.raises(ConnectionClosed) as closed, anyio.fail_after(5):
+            await next_event(conn, "ga")
+    err = events[-1]["error"]
+    assert err["code"] == "upstream_reconnect_failed" and err["type"] == "server_error"
+    label = "gemini/gemini-live-2.5-flash-preview (gemini-live[0])"
+    assert err["message"].startswith(f"rt could not reconnect to {label}: refused the WebSocket handshake")
+    assert "HTTP 503" in err["message"] and "The service is currently unavailable." in err["message"]
+    assert "Gemini Live closed" not in err["message"] and "test-key" not in err["message"]
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1014
+    assert len(fake.connections) == 1  # the refused handshake never became a connection
 
 
 async def test_client_written_from_litellm_gemini_docs(fake):
@@ -351,9 +330,7 @@ async def test_go_away_in_the_middle_of_an_utterance_loses_no_audio(fake):
             while len([k for k in fake.connections[0].kinds() if k == "realtimeInput.audio"]) < 3:
                 await anyio.sleep(0.01)
         await fake.go_away("5s")
-        with anyio.fail_after(5):
-            while len(fake.connections) < 2 or fake.connections[1].setup is None:
-                await anyio.sleep(0.01)
+        await fake.wait_for_setup(2)
         for chunk in [speech] * 3 + [bytes(4800)] * 8:
             await conn.input_audio_buffer.append(audio=b64(chunk))
         events = await collect_until(conn, "ga", timeout=10)

@@ -354,11 +354,7 @@ def test_local_only_changes_do_not_reconnect():
 
 def test_reconnect_waits_for_the_response_to_finish():
     d = Driver()
-    d.start({"output_modalities": ["text"]})
-    d.gemini({"sessionResumptionUpdate": {"newHandle": "h-1", "resumable": True}})
-    d.client(user_text("hi"))
-    d.client({"type": "response.create"})
-    d.gemini(gemini_text("Hel"))
+    d.streaming_text_response()
     step = d.client({"type": "session.update", "session": {"type": "realtime", "instructions": "changed"}})
     assert not [f for f in step.upstream if isinstance(f, Reconnect)]
     step = d.gemini(TURN_COMPLETE)

@@ -396,11 +396,7 @@ def test_go_away_when_idle_reconnects_at_once_with_the_handle():
 
 def test_go_away_during_a_response_waits_for_it_then_reconnects():
     d = Driver()
-    d.start({"output_modalities": ["text"]})
-    d.gemini({"sessionResumptionUpdate": {"newHandle": "h-1", "resumable": True}})
-    d.client(user_text("hi"))
-    d.client({"type": "response.create"})
-    d.gemini(gemini_text("Hel"))
+    d.streaming_text_response()
     step = d.gemini({"goAway": {"timeLeft": "10s"}})
     assert not [f for f in step.upstream if isinstance(f, Reconnect)]
     assert [(s.signal.name, s.delay) for s in step.schedules] == [("gemini.go_away", 8.0)]
@@ -414,11 +410,7 @@ def test_go_away_during_a_response_waits_for_it_then_reconnects():
 
 def test_go_away_deadline_forces_the_reconnect():
     d = Driver()
-    d.start({"output_modalities": ["text"]})
-    d.gemini({"sessionResumptionUpdate": {"newHandle": "h-1", "resumable": True}})
-    d.client(user_text("long story"))
-    d.client({"type": "response.create"})
-    d.gemini(gemini_text("Once"))
+    d.streaming_text_response("long story", "Once")
     d.gemini({"goAway": {"timeLeft": "3s"}})
     step = d.timer("gemini.go_away")
     done = step.one("response.done")["response"]
@@ -513,6 +505,20 @@ def test_upstream_lost_fails_the_response_and_reports_code_and_reason():
     (close,) = step.closes
     assert close.code == 1007
     assert close.error["message"] == "Gemini Live closed the connection with code 1007: Request contains an invalid argument."
+
+
+def test_failed_reconnect_is_reported_as_rts_failure_not_geminis():
+    d = Driver()
+    d.start({"output_modalities": ["text"]})
+    d.gemini({"sessionResumptionUpdate": {"newHandle": "h", "resumable": True}})
+    assert [f for f in d.dropped(1011, "Deadline expired").upstream if isinstance(f, Reconnect)]
+    message = "rt could not reconnect to gemini/m (gemini-live[0]): no new connection within 10 s"
+    step = d.reconnect_failed(message)
+    (close,) = step.closes
+    assert close.code == 1014
+    assert close.error == {"type": "server_error", "code": "upstream_reconnect_failed", "message": message,
+                           "param": None, "event_id": None}
+    assert d.lost(1014, "reconnect failed").closes == []  # the session ended once
 
 
 def test_setup_rejected_before_ready_is_fatal():

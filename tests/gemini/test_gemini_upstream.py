@@ -10,7 +10,7 @@ import pytest
 from rt_core import Deployment, UpstreamClosed, UpstreamConnectError
 from rt_gemini import provider
 from rt_gemini.provider import GeminiSettings, live_url
-from rt_gemini.upstream import ConnectionDropped, GeminiUpstream, Reconnect, Reconnected
+from rt_gemini.upstream import ConnectionDropped, GeminiUpstream, Reconnect, Reconnected, ReconnectFailed
 from tests.fakes.gemini_live import FakeGeminiLive, Reply
 
 pytestmark = pytest.mark.anyio
@@ -56,6 +56,14 @@ async def until(up: GeminiUpstream, key: str) -> dict:
         m = await recv_json(up)
         if key in m or key in m.get("serverContent", {}):
             return m
+
+
+async def set_up(up: GeminiUpstream) -> str:
+    """Open ``up`` and complete ``setup``; returns the first resumption handle."""
+    await up.open()
+    await up.send(SETUP)
+    assert "setupComplete" in await recv_json(up)
+    return (await until(up, "sessionResumptionUpdate"))["sessionResumptionUpdate"]["newHandle"]
 
 
 # ---------------------------------------------------------------------- URL and auth
@@ -126,10 +134,7 @@ async def test_unreachable_is_a_connect_error():
 
 async def test_reconnect_closes_the_old_socket_first_and_resumes(fake):
     up = upstream_for(fake)
-    await up.open()
-    await up.send(SETUP)
-    assert "setupComplete" in await recv_json(up)
-    await until(up, "sessionResumptionUpdate")
+    await set_up(up)
     await up.send(text_turn("first"))
     await until(up, "turnComplete")
     handle = (await until(up, "sessionResumptionUpdate"))["sessionResumptionUpdate"]["newHandle"]
@@ -161,10 +166,7 @@ async def test_reconnect_closes_the_old_socket_first_and_resumes(fake):
 
 async def test_unexpected_close_is_reported_and_frames_are_held(fake):
     up = upstream_for(fake)
-    await up.open()
-    await up.send(SETUP)
-    await recv_json(up)
-    handle = (await until(up, "sessionResumptionUpdate"))["sessionResumptionUpdate"]["newHandle"]
+    handle = await set_up(up)
     await fake.close_connection(1011, "Deadline expired")
     with anyio.fail_after(5):
         marker = await up.receive()
@@ -181,25 +183,38 @@ async def test_unexpected_close_is_reported_and_frames_are_held(fake):
     await up.aclose()
 
 
-async def test_failed_reconnect_ends_the_session(fake):
+async def test_failed_reconnect_is_reported_as_rts_failure_once(fake):
     up = upstream_for(fake)
-    await up.open()
-    await up.send(SETUP)
-    await recv_json(up)
-    fake.reject_setup = None
+    await set_up(up)
     up.url = up.url.replace(str(fake.port), "9")  # nothing listens there
     await up.send(Reconnect(SETUP, "test"))
+    with anyio.fail_after(5):
+        failed = await up.receive()
+    assert isinstance(failed, ReconnectFailed)
+    label = "gemini/gemini-live-2.5-flash-preview (d1)"
+    assert failed.message.startswith(f"rt could not reconnect to {label}: could not be reached at ws://127.0.0.1:9/")
+    assert failed.message.count(label) == 1
     with pytest.raises(UpstreamClosed) as info, anyio.fail_after(5):
-        await up.receive()
-    assert info.value.code == 1014 and "reconnect failed" in info.value.reason
+        await up.receive()  # then the upstream is simply closed
+    assert info.value.code == 1014
+
+
+async def test_new_connection_closed_by_gemini_is_gemini_s_close(fake):
+    up = upstream_for(fake)
+    await set_up(up)
+    fake.reject_setup = (1008, "API key not valid. Please pass a valid API key.")
+    await up.send(Reconnect(SETUP, "test"))
+    with anyio.fail_after(5):
+        while not isinstance(frame := await up.receive(), Reconnected):
+            pass
+        frame = await up.receive()
+    assert frame == ConnectionDropped(1008, "API key not valid. Please pass a valid API key.")
+    await up.aclose()
 
 
 async def test_invalid_messages_are_closed_with_1007(fake):
     up = upstream_for(fake)
-    await up.open()
-    await up.send(SETUP)
-    await recv_json(up)
-    await until(up, "sessionResumptionUpdate")
+    await set_up(up)
     await up.send(json.dumps({"realtimeInput": {"audio": {"mimeType": "audio/pcm", "data": "AAAA"}, "bogus": 1}}))
     with anyio.fail_after(5):
         dropped = await up.receive()
@@ -210,9 +225,7 @@ async def test_invalid_messages_are_closed_with_1007(fake):
 async def test_fake_speaks_binary_frames_and_scripted_replies(fake):
     fake.replies.append(Reply(text="one two three four", chunks=2))
     up = upstream_for(fake)
-    await up.open()
-    await up.send(SETUP)
-    await recv_json(up)
+    await set_up(up)
     await up.send(text_turn("hi"))
     texts = []
     while True:
@@ -270,10 +283,7 @@ async def test_headers_are_refreshed_for_every_connection(fake):
 
     base = upstream_for(fake)
     up = Refreshing(base.url, headers={}, name="refresh-test")
-    await up.open()
-    await up.send(SETUP)
-    await recv_json(up)
-    handle = (await until(up, "sessionResumptionUpdate"))["sessionResumptionUpdate"]["newHandle"]
+    handle = await set_up(up)
     await up.send(Reconnect(resume_setup(handle), "test"))
     assert isinstance(await up.receive(), Reconnected)
     assert [c.headers["x-refresh"] for c in fake.connections] == ["1", "2"]

@@ -47,6 +47,8 @@ def test_location_maps_to_its_host(location: str, host: str, service_account: di
 
 def test_api_version_v1_is_selectable_and_v1beta1_is_default(service_account: dict[str, Any]) -> None:
     assert settings(vertex_credentials=service_account).api_version == "v1beta1"
+    for alias in ("beta", "v1beta", "V1BETA1"):  # rt-gemini's validator, with Vertex's aliases
+        assert settings(vertex_credentials=service_account, api_version=alias).api_version == "v1beta1"
     s = settings(vertex_credentials=service_account, api_version="v1")
     assert live_url(s).endswith("/ws/google.cloud.aiplatform.v1.LlmBidiService/BidiGenerateContent")
     with pytest.raises(ValueError):
@@ -215,4 +217,4 @@ def test_plugin_is_discovered_and_builds_a_vertex_translator(service_account: di
         "projects/rt-test-project/locations/us-central1/publishers/google/models/gemini-live-2.5-flash")
     upstream = plugin.connect_upstream(deployment=dep, session=session)
     assert upstream.url == f"wss://us-central1-aiplatform.googleapis.com{LIVE_PATH}"
-    assert "Authorization" not in upstream.headers  # fetched per connection, never stored
+    assert "Authorization" not in upstream.headers  # fetched when each connection opens (refresh_headers)

@@ -32,6 +32,7 @@ from .deployment import key_fingerprint
 from .edge import ClientEdge
 from .eventlog import EventLogger
 from .events import IdFactory
+from .memory import release_memory
 from .plugins import PluginHost
 from .relay import ClientGone, Relay
 from .wslib import ConnectionClosed, header_values, json_response
@@ -131,6 +132,7 @@ class Gateway:
         self.port: int | None = None
         self._master_key = config.gateway.master_key
         self._pending: dict[int, HandshakeInfo] = {}
+        self._idle_timer: Any = None
 
     # ------------------------------------------------------------------ serving
 
@@ -287,3 +289,18 @@ class Gateway:
             await relay.run()
         finally:
             self.relays.discard(relay)
+            if not self.relays:
+                self._schedule_idle_release()
+
+    def _schedule_idle_release(self, delay: float = 2.0) -> None:
+        """Once no session has been open for ``delay`` s, return memory to the OS."""
+        import asyncio
+
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._idle_timer = asyncio.get_running_loop().call_later(delay, self._idle_release)
+
+    def _idle_release(self) -> None:
+        self._idle_timer = None
+        if not self.relays:
+            release_memory()

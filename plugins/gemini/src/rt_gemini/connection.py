@@ -198,15 +198,25 @@ class ConnectionLifecycle(TranslatorState):
         return actions
 
     def _fatal(self, code: int, reason: str) -> list[Action]:
+        """Gemini closed the connection and it cannot be resumed."""
+        err_type, err_code, client_code = _CLOSE_CODES.get(code, ("server_error", "upstream_closed", 1014))
+        message = f"Gemini Live closed the connection with code {code}" + (f": {reason}" if reason else ".")
+        return self._end(err_type, err_code, message, client_code, reason or "upstream closed")
+
+    def _reconnect_failed(self, message: str) -> list[Action]:
+        """rt itself could not open the new connection (``message`` says why,
+        naming the deployment): not Gemini's doing, so not worded as its close."""
+        return self._end("server_error", "upstream_reconnect_failed", message, 1014, "reconnect failed")
+
+    def _end(self, err_type: str, err_code: str, message: str, client_code: int, close_reason: str) -> list[Action]:
+        """End the session: fail the streaming response, then close with an error."""
         if self.phase == "closed":
             return []
         self.phase = "closed"
         actions: list[Action] = []
-        err_type, err_code, client_code = _CLOSE_CODES.get(code, ("server_error", "upstream_closed", 1014))
-        message = f"Gemini Live closed the connection with code {code}" + (f": {reason}" if reason else ".")
         if self.resp is not None:
             self._finish(actions, "failed", _failed(err_code, message))
-        actions.append(Close(client_code, (reason or "upstream closed")[:120], {
+        actions.append(Close(client_code, close_reason[:120], {
             "type": err_type, "code": err_code, "message": message, "param": None, "event_id": None}))
         return actions
 

@@ -1,9 +1,11 @@
 """Gemini Live (AI Studio) deployment settings and how to reach the service.
 
 No protocol logic here: this module validates ``litellm_params`` and builds the
-WebSocket URL, the handshake headers and the :class:`~rt_gemini.upstream.GeminiUpstream`.
-rt-vertex reuses the translator and upstream and supplies its own URL, headers
-(a Bearer token) and model resource name instead of this module's.
+translator's options, the WebSocket URL, the handshake headers and the
+:class:`~rt_gemini.upstream.GeminiUpstream`.  rt-vertex extends the settings and
+reuses what does not depend on the endpoint -- :func:`translator_options` (with
+``platform="vertex"``), :func:`upstream_options`, :func:`google_headers` -- and
+supplies its own URL, OAuth token and model resource name.
 
 Config (``litellm_params``)::
 
@@ -16,18 +18,20 @@ Config (``litellm_params``)::
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from rt_core import Deployment, DeploymentSettings, websocket_url
 
+from .session_config import Platform, SetupOptions
+from .state import TranslatorOptions
 from .upstream import GeminiUpstream
 
 __all__ = [
-    "GeminiSettings", "DEFAULT_API_BASE", "live_path", "live_url", "live_headers", "wire_model",
-    "connect", "env_defaults",
+    "GeminiSettings", "DEFAULT_API_BASE", "live_path", "live_url", "google_headers", "live_headers", "wire_model",
+    "translator_options", "upstream_options", "connect", "env_defaults",
 ]
 
 DEFAULT_API_BASE = "wss://generativelanguage.googleapis.com"
@@ -37,9 +41,11 @@ EPHEMERAL_PREFIX = "auth_tokens/"
 
 
 class GeminiSettings(DeploymentSettings):
-    """``litellm_params`` for ``gemini/…`` deployments."""
+    """``litellm_params`` for ``gemini/…`` deployments (rt-vertex extends them)."""
 
     api_version: Literal["v1beta", "v1alpha", "v1"] = "v1beta"
+    #: Short ``api_version`` forms users write, and what they mean here.
+    API_VERSION_ALIASES: ClassVar[Mapping[str, str]] = {"beta": "v1beta", "alpha": "v1alpha"}
     #: Voice used until the client picks one (an OpenAI or a Gemini voice name).
     voice: str | None = None
     #: ``speechConfig.languageCode`` for the model's speech (BCP-47, e.g. ``en-US``).
@@ -76,15 +82,12 @@ class GeminiSettings(DeploymentSettings):
     @field_validator("api_version", mode="before")
     @classmethod
     def _version(cls, v: Any) -> Any:
+        # Inherited by subclasses, which change the field and the aliases only.
         if v is None:
-            return "v1beta"
+            return cls.model_fields["api_version"].default
         if isinstance(v, str):
             low = v.strip().lower()
-            if low in ("beta",):
-                return "v1beta"
-            if low in ("alpha",):
-                return "v1alpha"
-            return low
+            return cls.API_VERSION_ALIASES.get(low, low)
         return v
 
     @field_validator("api_base")
@@ -126,15 +129,22 @@ def live_url(api_base: str | None, api_version: str = "v1beta", *, constrained: 
     return websocket_url(base, live_path(api_version, constrained=constrained))
 
 
-def live_headers(settings: GeminiSettings) -> dict[str, str]:
-    """Handshake headers: the key as ``x-goog-api-key`` (an ephemeral token also
-    as ``Authorization: Token …``, as google-genai sends it)."""
+def google_headers(api_key: SecretStr | None) -> dict[str, str]:
+    """Handshake headers every Google Live endpoint takes, with an API key (if
+    any) as ``x-goog-api-key``: AI Studio's, and Vertex's express mode."""
     headers = {"Content-Type": "application/json", "x-goog-api-client": "rt-gateway/0.1"}
-    if settings.api_key is not None:
-        key = settings.api_key.get_secret_value()
-        headers["x-goog-api-key"] = key
-        if key.startswith(EPHEMERAL_PREFIX):
-            headers["Authorization"] = f"Token {key}"
+    if api_key is not None:
+        headers["x-goog-api-key"] = api_key.get_secret_value()
+    return headers
+
+
+def live_headers(settings: GeminiSettings) -> dict[str, str]:
+    """AI Studio's handshake headers: :func:`google_headers`, and an ephemeral
+    token also as ``Authorization: Token …``, as google-genai sends it."""
+    headers = google_headers(settings.api_key)
+    key = headers.get("x-goog-api-key", "")
+    if key.startswith(EPHEMERAL_PREFIX):
+        headers["Authorization"] = f"Token {key}"
     return headers
 
 
@@ -143,16 +153,53 @@ def wire_model(model: str) -> str:
     return model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
 
 
+def translator_options(settings: GeminiSettings, model: str, *,
+                       platform: Platform = "aistudio") -> TranslatorOptions:
+    """The translator's behaviour for a deployment's settings.
+
+    Public because rt-vertex builds its translator from the same settings (its
+    ``VertexSettings`` extends :class:`GeminiSettings`).
+
+    :param settings: the deployment's ``litellm_params``.
+    :param model: the model exactly as ``setup.model`` carries it: ``models/…``
+        on AI Studio (:func:`wire_model`), the full resource name on Vertex.
+    :param platform: ``"vertex"`` makes the translator leave out what Vertex
+        rejects (``audioStreamEnd``, ``willContinue``), end committed turns
+        with a silence tail instead, and read Vertex's usage names.
+    """
+    return TranslatorOptions(
+        setup=SetupOptions(
+            model=model,
+            platform=platform,
+            language=settings.language,
+            temperature=settings.temperature,
+            context_window_compression=settings.context_window_compression,
+        ),
+        default_voice=settings.voice,
+        setup_grace=settings.setup_grace,
+        commit_reply_timeout=settings.commit_reply_timeout,
+        silence_tail=settings.silence_tail,
+        go_away_margin=settings.go_away_margin,
+        max_resumptions=settings.max_resumptions,
+        reply_placeholder=settings.reply_placeholder,
+    )
+
+
+def upstream_options(deployment: Deployment) -> dict[str, Any]:
+    """:class:`~rt_gemini.upstream.GeminiUpstream` keyword arguments that come
+    from the deployment (its label, and the connection keys of
+    :class:`GeminiSettings`): shared with rt-vertex, whose upstream extends it."""
+    settings: GeminiSettings = deployment.settings  # type: ignore[assignment]
+    return {"name": deployment.label, "ping_interval": settings.ping_interval,
+            "reconnect_timeout": settings.reconnect_timeout}
+
+
 def connect(deployment: Deployment) -> GeminiUpstream:
     settings: GeminiSettings = deployment.settings  # type: ignore[assignment]
-    key = settings.api_key.get_secret_value() if settings.api_key is not None else ""
-    return GeminiUpstream(
-        live_url(settings.api_base, settings.api_version, constrained=key.startswith(EPHEMERAL_PREFIX)),
-        headers=live_headers(settings),
-        name=deployment.label,
-        ping_interval=settings.ping_interval,
-        reconnect_timeout=settings.reconnect_timeout,
-    )
+    headers = live_headers(settings)
+    constrained = headers.get("x-goog-api-key", "").startswith(EPHEMERAL_PREFIX)
+    return GeminiUpstream(live_url(settings.api_base, settings.api_version, constrained=constrained),
+                          headers=headers, **upstream_options(deployment))
 
 
 def env_defaults(env: Mapping[str, str]) -> list[dict[str, Any]]:

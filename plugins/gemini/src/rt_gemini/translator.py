@@ -49,7 +49,7 @@ from .client_side import ClientSide
 from .connection import ConnectionLifecycle
 from .gemini_side import GeminiSide
 from .state import COMMIT_TIMER, GO_AWAY_TIMER, SETUP_TIMER, TranslatorOptions
-from .upstream import ConnectionDropped, Reconnected
+from .upstream import ConnectionDropped, Reconnected, ReconnectFailed
 
 __all__ = ["GeminiTranslator", "TranslatorOptions"]
 
@@ -132,6 +132,8 @@ class GeminiTranslator(ClientSide, GeminiSide, ConnectionLifecycle):
             return []
         if isinstance(frame, ConnectionDropped):
             return self._dropped(frame.code, frame.reason)
+        if isinstance(frame, ReconnectFailed):
+            return self._reconnect_failed(frame.message)
         if isinstance(frame, UpstreamLost):
             return self._fatal(frame.code, frame.reason)
         return []

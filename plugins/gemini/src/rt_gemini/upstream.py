@@ -12,12 +12,19 @@ handle); this class does the I/O.
   sent right after the new ``setup``, in order.
 * ``receive()`` keeps delivering frames across the swap: when the old socket
   closes because of a swap it waits for the new one and first returns a
-  :class:`Reconnected` marker.  If the swap failed it raises
-  :class:`~rt_core.UpstreamClosed` (the session then ends with an error).
+  :class:`Reconnected` marker.  If rt could not open the new connection (the
+  handshake was refused, it timed out, :meth:`GeminiUpstream.refresh_headers`
+  failed) it returns a :class:`ReconnectFailed` marker once, so the client is
+  told that *rt* failed, not the provider; later calls raise
+  :class:`~rt_core.UpstreamClosed`.  If the new connection opened and the
+  provider closed it at once, ``receive()`` raises that close.
 * An *unexpected* close is reported as a :class:`ConnectionDropped` marker
   instead of an exception, so the translator can resume the session
   (``Reconnect`` with its handle) or end it with an error; frames sent after the
   drop are held for the resumed connection.
+* :meth:`GeminiUpstream.refresh_headers` runs before every connection opens,
+  the first and each replacement: the seam for credentials that expire while a
+  session lasts (rt-vertex's OAuth tokens).
 
 Keepalive pings never time out (``ping_timeout=None``): Gemini's pongs arrive
 late, and a slow pong is no reason to drop a conversation.
@@ -34,7 +41,7 @@ import anyio
 
 from rt_core import UpstreamClosed, UpstreamConnectError, WebSocketUpstream
 
-__all__ = ["GeminiUpstream", "Reconnect", "Reconnected", "ConnectionDropped"]
+__all__ = ["GeminiUpstream", "Reconnect", "Reconnected", "ReconnectFailed", "ConnectionDropped"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,17 @@ class Reconnected:
     ``setup`` was sent (``setupComplete`` follows as a normal frame)."""
 
     reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReconnectFailed:
+    """Marker returned by ``receive()``: rt could not open the new connection.
+
+    The translator ends the session with ``message`` (which names the
+    deployment and says why); the upstream is closed afterwards.
+    """
+
+    message: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +126,8 @@ class GeminiUpstream:
         self._generation = 0  # bumped when a new socket is swapped in
         self._swapping = False
         self._changed: anyio.Event | None = None  # set (and dropped) whenever a swap ends
-        self._swap_error: UpstreamClosed | None = None
+        #: How the last swap failed: the provider's close, or rt's own failure.
+        self._swap_error: UpstreamClosed | ReconnectFailed | None = None
         self._dropped_generation = -1  # generation whose socket dropped unexpectedly
         self._held: list[Any] = []
         self._closing = False
@@ -133,10 +152,19 @@ class GeminiUpstream:
     # ------------------------------------------------------------------ Upstream API
 
     async def refresh_headers(self) -> None:
-        """Called before every connection (the first and each reconnect).
+        """Update :attr:`headers` for the connection about to open.
 
-        A no-op for API keys; rt-vertex overrides it to put a fresh OAuth
-        access token in ``self.headers`` (tokens expire, sessions outlive them).
+        Awaited before every connection: the first (in :meth:`open`) and each
+        replacement (goAway, resumption, configuration change), under the same
+        time limit as the handshake.  The base class does nothing (an API key
+        never changes); a subclass whose credentials expire overrides it --
+        rt-vertex puts a currently valid OAuth access token here, since a
+        session can outlive any one token.
+
+        :raises ~rt_core.UpstreamConnectError: when no credentials can be had;
+            the message must name the deployment (:attr:`name`) and never
+            contain a secret.  At session start the router reports it (or fails
+            over); on a reconnect the client is told rt could not reconnect.
         """
 
     async def open(self) -> None:
@@ -170,8 +198,9 @@ class GeminiUpstream:
             ws, generation = self._ws, self._generation
             if ws is None:
                 raise UpstreamClosed(1006, "not connected")
-            if self._swap_error is not None and not self._swapping:
-                raise self._swap_error
+            failed = self._swap_failure()
+            if failed is not None:
+                return failed
             if self._dropped_generation == generation or self._swapping:
                 # A drop was reported (or a swap is under way): wait for the new socket.
                 await self._wait_for_swap(generation)
@@ -208,13 +237,24 @@ class GeminiUpstream:
         if changed is not None:
             changed.set()
 
+    def _swap_failure(self) -> ReconnectFailed | None:
+        """The last swap's failure, if it failed: rt's own is returned once
+        (then the upstream counts as closed), the provider's close is raised."""
+        err = self._swap_error
+        if err is None or self._swapping:
+            return None
+        if isinstance(err, ReconnectFailed):
+            self._swap_error = UpstreamClosed(1014, "reconnect failed")
+            return err
+        raise err
+
     async def _wait_for_swap(self, generation: int) -> None:
+        """Wait until a swap ends: a new socket is in, or the swap failed."""
         while self._generation == generation:
             if self._closing:
                 raise UpstreamClosed(1000, "closed")
-            err = self._swap_error
-            if err is not None and not self._swapping:
-                raise err
+            if self._swap_error is not None and not self._swapping:
+                return
             if self._changed is None:
                 self._changed = anyio.Event()
             await self._changed.wait()
@@ -223,7 +263,7 @@ class GeminiUpstream:
         """Close the current socket, open a new one, send ``setup``, swap it in.
 
         Never raises (the caller is a pump executing actions): a failure is
-        reported to ``receive()``, which raises it as ``UpstreamClosed``.
+        reported to ``receive()`` (see the module docstring).
         """
         if self._closing or self._swapping:
             return
@@ -242,7 +282,7 @@ class GeminiUpstream:
                     new = self._socket()
                     await new.open()
             except TimeoutError:
-                raise UpstreamConnectError(f"{self.name} did not reopen within {self.reconnect_timeout:g} s") from None
+                raise UpstreamConnectError(f"no new connection within {self.reconnect_timeout:g} s") from None
             if self._closing:  # the session ended while we were reconnecting
                 return
             await new.send(request.setup)
@@ -262,16 +302,27 @@ class GeminiUpstream:
                 pass  # the receive side reports the new socket's close
         except UpstreamConnectError as exc:
             log.warning("%s: reconnect failed: %s", self.name, exc.message)
-            self._swap_error = UpstreamClosed(1014, f"reconnect failed: {exc.message}"[:240])
+            self._swap_error = self._reconnect_failed(exc.message)
         except UpstreamClosed as exc:
             log.warning("%s: new connection closed at once (%s %s)", self.name, exc.code, exc.reason)
             self._swap_error = exc
         except Exception as exc:  # never let a pump die on a reconnect
             log.exception("%s: reconnect failed", self.name)
-            self._swap_error = UpstreamClosed(1011, f"reconnect failed: {type(exc).__name__}")
+            self._swap_error = self._reconnect_failed(f"internal error ({type(exc).__name__})")
         finally:
             if new is not None and new is not self._ws:  # opened but never swapped in
                 with anyio.CancelScope(shield=True), anyio.move_on_after(2):
                     await new.aclose(1000, "reconnect abandoned")
             self._swapping = False
             self._notify()
+
+    def _reconnect_failed(self, reason: str) -> ReconnectFailed:
+        """rt's own failure to reconnect, naming the deployment once.
+
+        Connect errors usually start with the deployment's name already
+        ("<name> refused the WebSocket handshake …", "<name>: cannot get a
+        token …"); that copy is dropped.
+        """
+        if reason.startswith(self.name):
+            reason = reason[len(self.name):].lstrip(": ")
+        return ReconnectFailed(f"rt could not reconnect to {self.name}: {reason}"[:500])

@@ -1,13 +1,14 @@
-"""rt-vertex hook implementations: thin glue over provider.py and rt-gemini's translator."""
+"""rt-vertex hook implementations: thin glue over provider.py and rt-gemini's
+public seams (``translator_options`` with ``platform="vertex"``, the translator);
+the core's built-in dispatch feeds the translator, as for rt-gemini."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from rt_core import Deployment, ProviderSpec, Session, hookimpl
-from rt_gemini import GeminiTranslator, TranslatorOptions
-from rt_gemini.plugin import translator_options as gemini_translator_options
+from rt_gemini import GeminiTranslator
+from rt_gemini.provider import translator_options
 
 from . import provider
 from .provider import VertexSettings
@@ -26,23 +27,13 @@ def rt_providers() -> list[ProviderSpec]:
     )]
 
 
-def translator_options(settings: VertexSettings, model: str) -> TranslatorOptions:
-    """rt-gemini's options for these settings, on the Vertex platform.
-
-    ``model`` is the full resource name; ``platform="vertex"`` makes the
-    translator leave out what Vertex rejects (``audioStreamEnd``,
-    ``willContinue``) and end committed turns with a silence tail instead.
-    """
-    opts = gemini_translator_options(settings, model)
-    return dataclasses.replace(opts, setup=dataclasses.replace(opts.setup, platform="vertex"))
-
-
 @hookimpl
 def create_translator(deployment: Deployment, session: Session) -> Any:
     if deployment.provider != NAME:
         return None
     settings: VertexSettings = deployment.settings  # type: ignore[assignment]
-    opts = translator_options(settings, provider.model_resource(deployment.model, settings))
+    model = provider.model_resource(deployment.model, settings)
+    opts = translator_options(settings, model, platform="vertex")
     return GeminiTranslator(opts, model=session.model, ids=session.ids)
 
 
@@ -51,22 +42,3 @@ def connect_upstream(deployment: Deployment, session: Session) -> Any:
     if deployment.provider != NAME:
         return None
     return provider.connect(deployment)
-
-
-def _mine(session: Session) -> bool:
-    dep = session.deployment
-    return dep is not None and dep.provider == NAME and isinstance(session.translator, GeminiTranslator)
-
-
-@hookimpl
-def translate_inbound(session: Session, event: Any) -> Any:
-    if not _mine(session):
-        return None
-    return session.translator.inbound(event)
-
-
-@hookimpl
-def translate_outbound(session: Session, frame: Any) -> Any:
-    if not _mine(session):
-        return None
-    return session.translator.outbound(frame)

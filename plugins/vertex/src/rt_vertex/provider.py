@@ -26,13 +26,13 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from rt_core import Deployment, websocket_url
-from rt_gemini.provider import GeminiSettings
+from rt_gemini.provider import GeminiSettings, google_headers, upstream_options
 
 from .auth import GoogleTokenSource, VertexAuthError, project_from_environment
 from .upstream import VertexUpstream
@@ -62,6 +62,7 @@ class VertexSettings(GeminiSettings):
     """
 
     api_version: Literal["v1beta1", "v1"] = "v1beta1"  # type: ignore[assignment]
+    API_VERSION_ALIASES: ClassVar[Mapping[str, str]] = {"beta": "v1beta1", "v1beta": "v1beta1"}
     vertex_project: str | None = Field(
         default=None, validation_alias=AliasChoices("vertex_project", "vertex_ai_project"))
     vertex_location: str | None = Field(
@@ -72,16 +73,6 @@ class VertexSettings(GeminiSettings):
     _project: str | None = PrivateAttr(default=None)
     _location: str = PrivateAttr(default=DEFAULT_LOCATION)
     _token_source: GoogleTokenSource | None = PrivateAttr(default=None)
-
-    @field_validator("api_version", mode="before")
-    @classmethod
-    def _version(cls, v: Any) -> Any:
-        if v is None:
-            return "v1beta1"
-        if isinstance(v, str):
-            low = v.strip().lower()
-            return "v1beta1" if low in ("beta", "v1beta") else low
-        return v
 
     @field_validator("vertex_credentials", mode="before")
     @classmethod
@@ -204,24 +195,12 @@ def model_resource(model: str, settings: VertexSettings) -> str:
     return f"projects/{settings.project}/locations/{settings.location}/{tail}"
 
 
-def base_headers(settings: VertexSettings) -> dict[str, str]:
-    """Handshake headers other than the OAuth ones (which are fetched per connection)."""
-    headers = {"Content-Type": "application/json", "x-goog-api-client": "rt-gateway/0.1"}
-    if settings.api_key is not None:
-        headers["x-goog-api-key"] = settings.api_key.get_secret_value()
-    return headers
-
-
 def connect(deployment: Deployment) -> VertexUpstream:
+    """The upstream; its OAuth headers are fetched when each connection opens
+    (:meth:`VertexUpstream.refresh_headers`), the express-mode key is fixed."""
     settings: VertexSettings = deployment.settings  # type: ignore[assignment]
-    return VertexUpstream(
-        live_url(settings),
-        headers=base_headers(settings),
-        auth=settings.token_source,
-        name=deployment.label,
-        ping_interval=settings.ping_interval,
-        reconnect_timeout=settings.reconnect_timeout,
-    )
+    return VertexUpstream(live_url(settings), headers=google_headers(settings.api_key),
+                          auth=settings.token_source, **upstream_options(deployment))
 
 
 def env_defaults(env: Mapping[str, str]) -> list[dict[str, Any]]:
