@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = ["ProviderSpec", "DeploymentSettings", "Deployment", "KNOWN_EXTRA_PARAMS"]
 
@@ -49,6 +51,17 @@ class DeploymentSettings(BaseModel):
     max_parallel_requests: int | None = Field(default=None, ge=1)
     #: Upstream event dialect for OpenAI-protocol upstreams: ``GA`` or ``beta``.
     realtime_protocol: str | None = None
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base_scheme(cls, v: str | None) -> str | None:
+        """LiteLLM users write ``api_base`` as http(s) or ws(s) URLs, or a bare host."""
+        if v is None:
+            return v
+        scheme = urlsplit(v if "://" in v else "https://" + v).scheme.lower()
+        if scheme not in ("http", "https", "ws", "wss"):
+            raise ValueError(f"api_base must be an http, https, ws or wss URL, got scheme {scheme!r}")
+        return v
 
     def effective_connect_timeout(self, default: float) -> float:
         return self.connect_timeout or self.timeout or default

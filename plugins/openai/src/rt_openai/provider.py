@@ -31,16 +31,6 @@ class OpenAISettings(DeploymentSettings):
                 return "beta"
         return v
 
-    @field_validator("api_base")
-    @classmethod
-    def _api_base(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        scheme = urlsplit(v if "://" in v else "https://" + v).scheme.lower()
-        if scheme not in ("http", "https", "ws", "wss"):
-            raise ValueError(f"api_base must be an http, https, ws or wss URL, got scheme {scheme!r}")
-        return v
-
 
 def realtime_url(api_base: str | None, model: str, *, default_base: str = DEFAULT_API_BASE) -> str:
     """The realtime WebSocket URL for an OpenAI-protocol ``api_base``.
