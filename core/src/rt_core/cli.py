@@ -33,6 +33,10 @@ def _setup_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if logging.getLogger().level > logging.DEBUG:
+        # The WebSocket libraries log every connection at INFO; rt logs sessions itself.
+        for name in ("websockets", "picows", "aiofastnet"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _load(config_path: str | None) -> tuple[PluginHost, Config]:
