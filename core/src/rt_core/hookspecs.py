@@ -27,7 +27,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def rt_providers() -> list[ProviderSpec]:
+def rt_providers() -> list[ProviderSpec]:  # type: ignore[empty-body]
     """Declare the providers (``litellm_params.model`` prefixes) a plugin serves.
 
     Called once at start-up.  Needed so config validation can check each

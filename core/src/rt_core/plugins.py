@@ -20,7 +20,7 @@ import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -127,7 +127,7 @@ class PluginHost:
             out: dict[str, tuple[ProviderSpec, object]] = {}
             for impl in self.pm.hook.rt_providers.get_hookimpls():
                 try:
-                    specs = impl.function() or []
+                    specs = cast("list[ProviderSpec]", impl.function() or [])
                 except Exception as exc:
                     raise PluginError(f"plugin {impl.plugin_name!r} failed in rt_providers: {exc}") from exc
                 for spec in specs:

@@ -331,9 +331,9 @@ class Relay:
             else:
                 raise TypeError(f"unknown action {action!r}")
 
-    async def _to_client(self, event: Event | dict[str, Any]) -> None:
-        if type(event) is dict:
-            event = Event.from_data(event)
+    async def _to_client(self, event_or_dict: Event | dict[str, Any]) -> None:
+        event = Event.from_data(event_or_dict) if type(event_or_dict) is dict else event_or_dict
+        assert isinstance(event, Event)
         t = event.type
         if t == "response.done":
             resp = event.data.get("response")

@@ -65,9 +65,10 @@ class WebSocketClient:
 
     async def recv(self) -> str | bytes:
         try:
-            return await self.ws.recv()
+            message: str | bytes = await self.ws.recv()
         except ConnectionClosed:
             raise ClientGone() from None
+        return message
 
     async def send(self, text: str) -> None:
         try:
@@ -109,7 +110,7 @@ def extract_key(headers: Any, query: dict[str, list[str]], subprotocols: list[st
         return key
     key = headers.get("api-key")
     if key:
-        return key.strip()
+        return str(key).strip()
     for p in subprotocols:
         if p.startswith(KEY_SUBPROTOCOL_PREFIX):
             return p[len(KEY_SUBPROTOCOL_PREFIX) :]
@@ -233,7 +234,7 @@ class Gateway:
             identity = ClientIdentity("master-key", key_fingerprint(key))
         else:
             identity = ClientIdentity(key_fingerprint(key) if key else "anonymous", key_fingerprint(key) if key else None)
-        model = (query.get("model") or query.get("deployment") or [None])[0]
+        model = (query.get("model") or query.get("deployment") or [""])[0]
         if not model:
             return _json_response(400, _error_body(
                 "Missing 'model' query parameter: connect to /v1/realtime?model=NAME.", "missing_model", param="model"))
@@ -256,7 +257,7 @@ class Gateway:
 
     @staticmethod
     def _select_subprotocol(connection: Any, subprotocols: Any) -> str | None:
-        offered = list(subprotocols)
+        offered: list[str] = [str(p) for p in subprotocols]
         if not offered:
             return None
         for choice in ("realtime", BETA_SUBPROTOCOL):

@@ -145,7 +145,7 @@ class WebSocketUpstream:
             self._ws = await connect(
                 self.url,
                 additional_headers=self.headers,
-                subprotocols=self.subprotocols,  # type: ignore[arg-type]
+                subprotocols=self.subprotocols,
                 max_size=None,
                 compression=None,
                 open_timeout=None,  # the core's cancel scope bounds the open

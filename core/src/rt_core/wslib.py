@@ -37,7 +37,7 @@ IMPL = _choose()
 
 if IMPL == "picows":
     from multidict import CIMultiDict as _Headers
-    from picows.websockets import (  # type: ignore[import-untyped]
+    from picows.websockets import (
         ConnectionClosed,
         InvalidHandshake,
         InvalidStatus,

@@ -259,7 +259,7 @@ class NovaTranslator:
             inference["temperature"] = s.temperature
         if s.top_p is not None:
             inference["topP"] = s.top_p
-        endpointing = None
+        endpointing: str | None = None
         if self.nova2:
             endpointing = s.endpointing_sensitivity
             td = self.turn_detection
@@ -740,7 +740,7 @@ class NovaTranslator:
 
     def _on_nova(self, frame: bytes | bytearray | str) -> list[Action]:
         try:
-            name, body = wire.parse_output(frame)
+            name, body = wire.parse_output(bytes(frame) if isinstance(frame, bytearray) else frame)
         except ValueError as exc:
             return [ToClient(error_event(f"Amazon Bedrock sent an unreadable event: {exc}",
                                          code="upstream_protocol_error", type="server_error", ids=self.ids))]

@@ -138,7 +138,7 @@ def _make_transport(ca_file: str | None) -> Any:
 
     class _TrustingCRTClient(AWSCRTHTTPClient):
         def __init__(self, ca: str, eventloop: Any = None, client_config: Any = None) -> None:
-            super().__init__(eventloop=eventloop or _SharedCrtLoop(), client_config=client_config)
+            super().__init__(eventloop=eventloop or _SharedCrtLoop(), client_config=client_config)  # type: ignore[arg-type]
             self._rt_ca_file = ca
             opts = crt_io.TlsContextOptions()
             opts.override_default_trust_store_from_path(None, ca)
@@ -382,7 +382,7 @@ class NovaUpstream:
         stream.reader = self._spawn(self._read(stream))
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
+        task: asyncio.Task[Any] = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

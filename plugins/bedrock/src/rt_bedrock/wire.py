@@ -227,6 +227,6 @@ def is_interruption(text: str) -> bool:
     if not (t.startswith("{") and "interrupted" in t):
         return False
     try:
-        return json.loads(t) == {"interrupted": True}
+        return bool(json.loads(t) == {"interrupted": True})
     except ValueError:
         return False
