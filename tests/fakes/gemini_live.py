@@ -17,16 +17,23 @@ What it does the way Google's service does it:
 * keeps a conversation per session, issues ``sessionResumptionUpdate`` handles
   and restores the conversation when a new connection resumes with a handle;
 * sends only messages that validate as google-genai ``types.LiveServerMessage``;
-* detects speech in the audio it receives (an energy VAD, in audio time) unless
-  automatic activity detection is disabled, in which case it honours
-  ``activityStart``/``activityEnd``; ``audioStreamEnd`` ends a turn at once;
+* requires every pcm16 audio Blob (``realtimeInput.audio``, ``mediaChunks``,
+  ``inlineData`` parts of ``clientContent``) to declare its sample rate in the
+  MIME type (``audio/pcm;rate=24000``): a missing, malformed or nonsense rate
+  closes the connection with 1007 (:func:`declared_rate`); the service
+  resamples any declared rate, so the fake takes each Blob at its own rate;
+* detects speech in the audio it receives (an energy VAD, in audio time computed
+  from each Blob's declared rate) unless automatic activity detection is
+  disabled, in which case it honours ``activityStart``/``activityEnd``;
+  ``audioStreamEnd`` ends a turn at once;
 * answers with scripted or default replies: text turns, audio turns
   (24 kHz ``inlineData`` + ``outputTranscription``), ``inputTranscription``,
   ``toolCall`` / ``toolCallCancellation``, ``interrupted``, ``usageMetadata``
   (AI Studio or Vertex field names), ``goAway`` and closing at the deadline.
 
-Tests read :attr:`FakeGeminiLive.connections` (each with its ``setup`` and the
-messages received) and :attr:`FakeGeminiLive.invalid`.  The Vertex plugin's
+Tests read :attr:`FakeGeminiLive.connections` (each with its ``setup``, the
+messages received and the duration and rates of the audio heard) and
+:attr:`FakeGeminiLive.invalid`.  The Vertex plugin's
 tests reuse it with ``platform="vertex"`` (other path, Bearer auth, Vertex
 usage names, no ``audioStreamEnd``) through ``tests.fakes.vertex_live``.
 """
@@ -61,7 +68,52 @@ VERTEX_PATHS = frozenset(
 )
 
 OUTPUT_RATE = 24000
-INPUT_RATE = 16000
+#: Input rates the fake accepts in a Blob's ``audio/pcm;rate=N`` (Google documents
+#: 16 kHz as native and resampling of other declared rates; these are the rates
+#: in real use, from telephone to studio).
+MIN_INPUT_RATE = 8000
+MAX_INPUT_RATE = 48000
+
+
+def declared_rate(mime_type: Any) -> int:
+    """The sample rate a pcm16 Blob declares (``audio/pcm;rate=24000``).
+
+    :raises ValueError: not ``audio/pcm``, no ``rate`` parameter, or a rate that
+        is not an integer from 8000 to 48000 Hz -- the service refuses such
+        input with close code 1007.
+    """
+    if not isinstance(mime_type, str):
+        raise ValueError(f"audio mimeType must be a string, got {mime_type!r}")
+    kind, *params = (p.strip() for p in mime_type.split(";"))
+    if kind.lower() != "audio/pcm":
+        raise ValueError(f"unsupported audio mimeType {mime_type!r}; expected audio/pcm;rate=<Hz>")
+    rates = [p.split("=", 1)[1].strip() for p in params if p.lower().startswith("rate=")]
+    if len(rates) != 1:
+        raise ValueError(f"audio mimeType {mime_type!r} must declare the sample rate once (audio/pcm;rate=<Hz>)")
+    if not rates[0].isdigit() or not MIN_INPUT_RATE <= int(rates[0]) <= MAX_INPUT_RATE:
+        raise ValueError(f"unsupported sample rate in {mime_type!r}")
+    return int(rates[0])
+
+
+def _check_audio_mimes(data: dict[str, Any]) -> None:
+    """Every pcm16 audio Blob a client message carries declares a valid rate
+    (``realtimeInput`` audio must be pcm16; ``clientContent`` may hold other
+    audio files, which carry their own format)."""
+    body = next(iter(data.values()))
+    blobs: list[Any] = []
+    if isinstance(body, dict):
+        audio = _get(body, "audio")
+        if audio is not None:
+            blobs.append(audio)
+        blobs += [b for b in _get(body, "mediaChunks", "media_chunks") or []
+                  if str(_get(b, "mimeType", "mime_type")).startswith("audio/")]
+        for turn in _get(body, "turns") or []:
+            for part in _get(turn, "parts") or []:
+                blob = _get(part, "inlineData", "inline_data")
+                if blob is not None and str(_get(blob, "mimeType", "mime_type")).startswith("audio/pcm"):
+                    blobs.append(blob)
+    for blob in blobs:
+        declared_rate(_get(blob, "mimeType", "mime_type"))
 
 
 def tone24k(ms: int, hz: float = 330.0, amp: int = 6000) -> bytes:
@@ -92,6 +144,7 @@ def validate_client_message(raw: str | bytes, platform: str = "aistudio") -> dic
             types.LiveConnectConfig.model_validate_json(json.dumps(setup))
         else:
             msg = types.LiveClientMessage.model_validate_json(raw)
+            _check_audio_mimes(data)
             if platform == "vertex":
                 rt = msg.realtime_input
                 if rt is not None and rt.audio_stream_end is not None:
@@ -166,6 +219,10 @@ class Connection:
     resumed_from: str | None = None
     closed: tuple[int, str] | None = None
     ws: ServerConnection | None = None
+    #: Milliseconds of ``realtimeInput`` audio heard, each Blob at its declared rate.
+    audio_ms: float = 0.0
+    #: The rates declared by the ``realtimeInput`` audio Blobs, in order, without repeats.
+    audio_rates: list[int] = field(default_factory=list)
 
     def kinds(self) -> list[str]:
         """Message kinds received, e.g. ``realtimeInput.audio``, ``clientContent``."""
@@ -468,7 +525,10 @@ class _LiveSession:
     async def _realtime(self, body: dict[str, Any]) -> None:
         audio = _get(body, "audio")
         if audio is not None:
-            await self._audio(_b64decode(_get(audio, "data") or ""))
+            rate = declared_rate(_get(audio, "mimeType", "mime_type"))  # checked on receipt
+            if not self.conn.audio_rates or self.conn.audio_rates[-1] != rate:
+                self.conn.audio_rates.append(rate)
+            await self._audio(_b64decode(_get(audio, "data") or ""), rate)
         if _get(body, "activityStart", "activity_start") is not None:
             if self.vad:
                 self.fake.invalid.append(("activityStart", "activityStart with automatic activity detection on"))
@@ -488,8 +548,9 @@ class _LiveSession:
             self.session.history.append({"role": "user", "parts": [{"text": text}]})
             await self._start_reply(text)
 
-    async def _audio(self, pcm: bytes) -> None:
-        ms = len(pcm) / 2 / INPUT_RATE * 1000
+    async def _audio(self, pcm: bytes, rate: int) -> None:
+        ms = len(pcm) / 2 / rate * 1000
+        self.conn.audio_ms += ms
         if not self.vad:
             if self.activity:
                 self.speech_ms += ms

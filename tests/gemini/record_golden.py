@@ -65,7 +65,8 @@ def main() -> None:
       U(gemini_text("Goodbye.")), U(USAGE_T),
     ])
 
-    # 2. audio with server VAD and input transcription
+    # 2. audio with server VAD and input transcription (24 kHz input sent natively);
+    #    audio_vad_16k: the same session on a deployment that resamples to 16 kHz
     lines = [OPEN,
       C({"type": "session.update", "session": {"type": "realtime", "instructions": "Be kind.", "audio": {
           "input": {"transcription": {"model": "gpt-4o-transcribe"}, "turn_detection": {"type": "server_vad", "silence_duration_ms": 500}},
@@ -77,6 +78,7 @@ def main() -> None:
       U({"serverContent": {"generationComplete": True}}), U({"serverContent": {"turnComplete": True}, "usageMetadata": {"promptTokenCount": 40, "responseTokenCount": 30, "totalTokenCount": 70, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 10}, {"modality": "AUDIO", "tokenCount": 30}], "responseTokensDetails": [{"modality": "AUDIO", "tokenCount": 30}]}}),
       handle(2)]
     write("audio_vad", lines)
+    write("audio_vad_16k", [{"options": {"input_audio_rate": 16000}}, *lines])
 
     # 3. tools: parallel calls, outputs, reply, cancellation
     write("tools", [OPEN,
@@ -156,7 +158,8 @@ def main() -> None:
     write("held_reply", lines)
 
     # 8. vertex platform: commit under VAD, usage names, tool call without id
-    lines = [{"options": {"platform": "vertex", "model": "projects/demo/locations/us-central1/publishers/google/models/gemini-live-2.5-flash"}}, OPEN,
+    lines = [{"options": {"platform": "vertex", "input_audio_rate": 16000,  # rt-vertex's default
+                          "model": "projects/demo/locations/us-central1/publishers/google/models/gemini-live-2.5-flash"}}, OPEN,
       C({"type": "session.update", "session": {"type": "realtime", "tools": [{"type": "function", "name": "lookup", "parameters": {"type": "object"}}]}}),
       SETUP_OK]
     lines += [C(append(100)) for _ in range(3)]
@@ -167,6 +170,22 @@ def main() -> None:
       U(gemini_audio(40)), U(transcript("Found it.")),
       U({"serverContent": {"turnComplete": True}, "usageMetadata": {"promptTokenCount": 9, "candidatesTokenCount": 4, "totalTokenCount": 13, "trafficType": "ON_DEMAND", "candidatesTokensDetails": [{"modality": "AUDIO", "tokenCount": 4}]}})]
     write("vertex", lines)
+
+    # 9. the input format changes mid-session under server VAD (audio sent natively):
+    #    pcm16 24 kHz, then G.711 mu-law (sent as pcm16 at 8 kHz), then pcm16 24 kHz
+    #    again; each blob declares the rate of the audio it carries, and so does
+    #    the audio replayed on the new connection after the drop
+    mu = AudioConverter(PCM16_24K, PCMU_8K).convert(pcm16(200))
+    lines = [OPEN, C({"type": "session.update", "session": {"type": "realtime"}}), SETUP_OK, handle(1),
+             C(append(100)), C(append(100)),
+             C({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcmu"}}}}}),
+             C({"type": "input_audio_buffer.append", "audio": base64.b64encode(mu[:800]).decode()}),
+             C({"type": "input_audio_buffer.append", "audio": base64.b64encode(mu[800:]).decode()}),
+             C({"type": "session.update", "session": {"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}}}}}),
+             C(append(100)),
+             U(input_transcript("hello")), U(gemini_audio(40)), U(transcript("Hi.")), U(TURN_COMPLETE),
+             {"signal": "dropped", "code": 1011, "reason": "Deadline expired"}]
+    write("format_switch", lines)
     print("recordings written to", G)
 
 

@@ -71,9 +71,32 @@ async def test_audio_turn_with_server_vad(fake, dialect):
     assert [e["transcript"] for e in completed] == ["what is the weather"]
     setup = fake.connections[0].setup
     assert setup["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"] == "Aoede"
-    # The fake heard 16 kHz audio.
-    assert all(m["realtimeInput"]["audio"]["mimeType"] == "audio/pcm;rate=16000"
-               for m in fake.connections[0].received if "realtimeInput" in m and "audio" in m["realtimeInput"])
+    # The fake heard the client's 24 kHz audio as it was sent, declared as such (input_audio_rate: native).
+    conn0 = fake.connections[0]
+    assert conn0.audio_rates == [24000]
+    sent = [base64.b64decode(m["realtimeInput"]["audio"]["data"]) for m in conn0.received
+            if "realtimeInput" in m and "audio" in m["realtimeInput"]]
+    assert b"".join(sent) == speech * 6 + silence * 8
+    assert conn0.audio_ms == pytest.approx(1400)
+    assert fake.invalid == []
+
+
+@pytest.mark.parametrize("rate", [16000, 8000])
+async def test_a_deployment_can_resample_input_to_a_fixed_rate(fake, rate):
+    """``input_audio_rate: 16000`` (or any rate): rt resamples, declares that rate, and
+    the durations Gemini hears and the client is told are those of the client's audio."""
+    fake.replies.append(Reply(text="ok", chunks=1))
+    async with running_gateway(gemini_config(fake, input_audio_rate=rate)) as gw, connect(gw) as conn:
+        await start(conn, "ga", {"type": "realtime", "output_modalities": ["text"]})
+        for chunk in [pcm16_tone(100)] * 6 + [bytes(4800)] * 8:
+            await conn.input_audio_buffer.append(audio=b64(chunk))
+        events = await collect_until(conn, "ga", timeout=10)
+    assert reply_text(events) == "ok"
+    stopped = next(e for e in events if e["type"] == "input_audio_buffer.speech_stopped")
+    assert 1000 <= stopped["audio_end_ms"] <= 1400
+    c = fake.connections[0]
+    assert c.audio_rates == [rate]
+    assert 1400 - 60 <= c.audio_ms <= 1400  # less what the resampler still held
     assert fake.invalid == []
 
 
@@ -91,6 +114,31 @@ async def test_g711_in_and_out(fake):
     audio = b"".join(base64.b64decode(e["delta"]) for e in events if e["type"] == "response.output_audio.delta")
     assert abs(len(audio) - 800) <= 8  # 100 ms at 8 kHz, one byte per sample
     assert events[-1]["response"]["audio"]["output"]["format"] == {"type": "audio/pcmu"}
+    # The input reached Gemini decoded to pcm16 at its own 8 kHz, not resampled.
+    c = fake.connections[0]
+    assert c.audio_rates == [8000]
+    assert c.audio_ms == pytest.approx(enc.ms_out)
+    assert fake.invalid == []
+
+
+async def test_session_update_switches_the_declared_input_rate(fake):
+    from rt_core.audio import PCM16_24K, PCMA_8K, AudioConverter
+
+    async with running_gateway(gemini_config(fake)) as gw, connect(gw) as conn:
+        await start(conn, "ga", {"type": "realtime", "output_modalities": ["text"]})
+        await conn.input_audio_buffer.append(audio=b64(bytes(4800)))
+        await conn.session.update(session={"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcma"}}}})
+        assert (await next_event(conn, "ga"))["type"] == "session.updated"
+        await conn.input_audio_buffer.append(audio=b64(AudioConverter(PCM16_24K, PCMA_8K).convert(bytes(4800))))
+        await conn.session.update(session={"type": "realtime", "audio": {"input": {"format": {"type": "audio/pcm", "rate": 24000}}}})
+        assert (await next_event(conn, "ga"))["type"] == "session.updated"
+        await conn.input_audio_buffer.append(audio=b64(bytes(4800)))
+        with anyio.fail_after(5):
+            while len(fake.connections[0].audio_rates) < 3:
+                await anyio.sleep(0.01)
+    assert fake.connections[0].audio_rates == [24000, 8000, 24000]
+    assert len(fake.connections) == 1  # the input format is rt's own: no new connection
+    assert fake.invalid == []
 
 
 async def test_manual_turns(fake):

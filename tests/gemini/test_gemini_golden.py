@@ -118,4 +118,5 @@ def test_golden_session(path: Path) -> None:
 
 def test_golden_recordings_exist() -> None:
     names = {p.stem for p in RECORDINGS}
-    assert {"text", "audio_vad", "tools", "interruption", "manual_turns", "resumption"} <= names
+    assert {"text", "audio_vad", "audio_vad_16k", "tools", "interruption", "manual_turns", "resumption",
+            "format_switch"} <= names

@@ -13,12 +13,14 @@ from rt_core.audio import PCM16_24K, PCMA_8K, PCMU_8K, AudioConverter
 from .support import TURN_COMPLETE, Driver, append, b64, gemini_audio, gemini_text, input_transcript, pcm16, transcript, user_text
 
 
-def audio_bytes(frames: list[dict]) -> bytes:
+def audio_bytes(frames: list[dict], rate: int = 24000) -> bytes:
+    """The pcm16 in the ``realtimeInput.audio`` frames, which must all declare ``rate``
+    (24 kHz: the default client format, sent natively)."""
     out = b""
     for f in frames:
         audio = f.get("realtimeInput", {}).get("audio")
         if audio:
-            assert audio["mimeType"] == "audio/pcm;rate=16000"
+            assert audio["mimeType"] == f"audio/pcm;rate={rate}"
             out += base64.b64decode(audio["data"])
     return out
 
@@ -31,16 +33,16 @@ def audio_bytes(frames: list[dict]) -> bytes:
     ({"type": "audio/pcmu"}, PCMU_8K),
     ({"type": "audio/pcma"}, PCMA_8K),
 ])
-def test_input_audio_formats_become_16k_pcm(fmt, src):
-    d = Driver()
+def test_input_audio_formats_become_16k_pcm_when_the_deployment_resamples(fmt, src):
+    d = Driver(input_audio_rate=16000)
     d.start({"audio": {"input": {"format": fmt}}})
     pcm = pcm16(1000, rate=src.rate)
     enc = AudioConverter(PCM16_24K if src.rate == 24000 else src.__class__("pcm16", src.rate), src)
     data = enc.convert(pcm)
     sent = b""
     for i in range(0, len(data), len(data) // 50):  # 20 ms chunks
-        sent += audio_bytes(d.client({"type": "input_audio_buffer.append", "audio": b64(data[i:i + len(data) // 50])}).upstream)
-    sent += audio_bytes(d.client({"type": "input_audio_buffer.commit"}).upstream)  # flushes the resampler
+        sent += audio_bytes(d.client({"type": "input_audio_buffer.append", "audio": b64(data[i:i + len(data) // 50])}).upstream, 16000)
+    sent += audio_bytes(d.client({"type": "input_audio_buffer.commit"}).upstream, 16000)  # flushes the resampler
     assert abs(len(sent) - 32000) <= 64  # one second of 16 kHz pcm16, give or take a few samples
     assert {"realtimeInput": {"audioStreamEnd": True}} in d.all_upstream()
 
@@ -146,14 +148,18 @@ def test_commit_reply_fallback_when_gemini_does_not_reply():
     assert d2.timer("gemini.commit_reply").upstream == []
 
 
-def test_vertex_commit_uses_a_silence_tail_not_audio_stream_end():
-    d = Driver(platform="vertex", model="projects/p/locations/us-central1/publishers/google/models/gemini-live-2.5-flash")
+@pytest.mark.parametrize("rate", [16000, "native"])
+def test_vertex_commit_uses_a_silence_tail_not_audio_stream_end(rate):
+    d = Driver(platform="vertex", model="projects/p/locations/us-central1/publishers/google/models/gemini-live-2.5-flash",
+               input_audio_rate=rate)
     d.start({"audio": {"input": {"turn_detection": {"type": "server_vad", "silence_duration_ms": 600}}}})
     d.client(append(500))
     step = d.client({"type": "input_audio_buffer.commit"})
     assert all("audioStreamEnd" not in f["realtimeInput"] for f in step.frames("realtimeInput"))
-    tail = audio_bytes(step.upstream)
-    assert tail.count(0) >= 16000 * 2 * 1.1  # 600 ms + 500 ms of silence at 16 kHz
+    hz = 16000 if rate == 16000 else 24000
+    tail = audio_bytes(step.upstream, hz)
+    # 600 ms + 500 ms of silence at the rate in force (plus, at 16 kHz, the resampler's tail)
+    assert tail.count(0) >= hz * 2 * 11 // 10 and len(tail) <= hz * 2 * 12 // 10
     assert d.setup()["model"].startswith("projects/p/")
 
 
@@ -194,7 +200,7 @@ def test_manual_turn_activity_around_committed_audio_reply_on_response_create():
     step = d.client({"type": "input_audio_buffer.commit"})
     kinds = [list(f["realtimeInput"])[0] for f in step.frames("realtimeInput")]
     assert kinds[0] == "activityStart" and set(kinds[1:]) == {"audio"}
-    assert abs(len(audio_bytes(step.upstream)) - 9600) <= 64
+    assert audio_bytes(step.upstream) == pcm16(300)  # sent as the client gave it, at 24 kHz
     assert step.types() == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
     step = d.client({"type": "response.create"})
     assert step.frames() == [{"realtimeInput": {"activityEnd": {}}}]
@@ -213,7 +219,7 @@ def test_manual_clear_really_clears():
         d.client({"type": "input_audio_buffer.commit"})
     d.client(append(200))
     step = d.client({"type": "input_audio_buffer.commit"})
-    assert abs(len(audio_bytes(step.upstream)) - 6400) <= 64
+    assert audio_bytes(step.upstream) == pcm16(200)
 
 
 def test_manual_two_commits_then_one_reply():
@@ -272,8 +278,8 @@ def test_user_audio_and_image_items():
     assert shown[0] == {"type": "input_audio", "transcript": None}  # no audio data echoed
     d.client({"type": "response.create"})
     parts = d.log[-1].frames()[0]["clientContent"]["turns"][0]["parts"]
-    assert parts[0]["inlineData"]["mimeType"] == "audio/pcm;rate=16000"
-    assert abs(len(base64.b64decode(parts[0]["inlineData"]["data"])) - 3200) <= 64
+    assert parts[0]["inlineData"]["mimeType"] == "audio/pcm;rate=24000"
+    assert base64.b64decode(parts[0]["inlineData"]["data"]) == pcm16(100)
     assert parts[1] == {"inlineData": {"mimeType": "image/png", "data": png}}
     assert parts[2] == {"text": "what is this?"}
 

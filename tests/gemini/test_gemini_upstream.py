@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import math
+import struct
 
 import anyio
 import pytest
 
 from rt_core import Deployment, UpstreamClosed, UpstreamConnectError
-from rt_gemini import provider
+from rt_gemini import provider, wire
 from rt_gemini.provider import GeminiSettings, live_url
 from rt_gemini.upstream import ConnectionDropped, GeminiUpstream, Reconnect, Reconnected, ReconnectFailed
 from tests.fakes.gemini_live import FakeGeminiLive, Reply
@@ -220,6 +223,41 @@ async def test_invalid_messages_are_closed_with_1007(fake):
         dropped = await up.receive()
     assert isinstance(dropped, ConnectionDropped) and dropped.code == 1007
     assert fake.invalid
+
+
+@pytest.mark.parametrize("mime", ["audio/pcm", "audio/pcm;rate=zero", "audio/pcm;rate=1"])
+async def test_fake_closes_with_1007_on_audio_without_a_sensible_rate(fake, mime):
+    """As the service does (which is why rt always declares the rate)."""
+    up = upstream_for(fake)
+    await set_up(up)
+    await up.send(json.dumps({"realtimeInput": {"audio": {"mimeType": mime, "data": "AAAA"}}}))
+    with anyio.fail_after(5):
+        dropped = await up.receive()
+    assert isinstance(dropped, ConnectionDropped) and dropped.code == 1007
+    assert "rate" in fake.invalid[-1][1]
+    await up.aclose()
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 24000, 48000])
+async def test_fake_vad_and_durations_follow_the_declared_rate(fake, rate):
+    """300 ms of speech then 600 ms of silence end the turn (silence 500 ms) at any
+    declared rate; read at another rate the silence would be too short or too long."""
+    fake.replies.append(Reply(text="heard"))
+    up = upstream_for(fake)
+    await up.open()
+    await up.send(json.dumps({"setup": {"model": "models/gemini-live-2.5-flash-preview",
+                                        "generationConfig": {"responseModalities": ["TEXT"]}}}))
+    await until(up, "setupComplete")
+    speech = b"".join(struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate))) for i in range(rate // 10))
+    silence = bytes(rate // 5)  # 100 ms
+    for chunk in [speech] * 3 + [silence] * 6:
+        await up.send(wire.audio_frame(base64.b64encode(chunk).decode(), rate))
+    assert (await until(up, "inputTranscription"))["serverContent"]["inputTranscription"]["text"].strip()
+    assert await turn_text(up) == "heard"
+    c = fake.connections[0]
+    assert c.audio_rates == [rate] and c.audio_ms == pytest.approx(900)
+    assert fake.invalid == []
+    await up.aclose()
 
 
 async def test_fake_speaks_binary_frames_and_scripted_replies(fake):

@@ -144,6 +144,8 @@ async def test_speech_then_silence_is_answered_by_vertex_vad(
     names = types(events)
     assert "input_audio_buffer.speech_started" in names and "input_audio_buffer.committed" in names
     assert transcript_text(events) == "Spoken reply"
+    # rt-vertex resamples to 16 kHz by default (input_audio_rate: 16000): all Vertex documents.
+    assert vertex.connections[0].audio_rates == [16000]
     assert_vertex_clean(vertex)
 
 

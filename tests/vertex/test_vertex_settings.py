@@ -218,3 +218,24 @@ def test_plugin_is_discovered_and_builds_a_vertex_translator(service_account: di
     upstream = plugin.connect_upstream(deployment=dep, session=session)
     assert upstream.url == f"wss://us-central1-aiplatform.googleapis.com{LIVE_PATH}"
     assert "Authorization" not in upstream.headers  # fetched when each connection opens (refresh_headers)
+
+
+def test_input_audio_is_resampled_to_16k_by_default_native_on_request(service_account: dict[str, Any]) -> None:
+    """Vertex documents 16 kHz input only, so rt-vertex resamples unless told otherwise
+    (rt-gemini's default, "native", relies on AI Studio's documented resampling)."""
+    from rt_core import Session
+    from rt_vertex import plugin
+
+    for params, rate, mime in (({}, 16000, "audio/pcm;rate=16000"),
+                               ({"input_audio_rate": "native"}, "native", "audio/pcm;rate=24000"),
+                               ({"input_audio_rate": 24000}, 24000, "audio/pcm;rate=24000")):
+        dep = load({"model": "vertex_ai/gemini-live-2.5-flash", "vertex_credentials": service_account, **params})
+        assert dep.settings.input_audio_rate == rate
+        session = Session(id="sess_test", model="vertex-live", deployment=dep)
+        translator = plugin.create_translator(deployment=dep, session=session)
+        assert translator.opts.input_audio_rate == rate
+        assert translator.in_audio.head.startswith('{"realtimeInput":{"audio":{"mimeType":"' + mime + '"')
+    with pytest.raises(ConfigError) as info:
+        load({"model": "vertex_ai/gemini-live-2.5-flash", "vertex_credentials": service_account,
+              "input_audio_rate": "fast"})
+    assert "input_audio_rate" in str(info.value)

@@ -20,12 +20,13 @@ from rt_core import (
     UnsupportedEventError,
     error_event,
 )
-from rt_core.audio import PCM16_16K, PCM16_24K, AudioConverter
+from rt_core.audio import PCM16_24K, AudioConverter
 
 from . import wire
+from .input_audio import InputAudio, decode_b64
 from .items import function_response_payload, item_to_content, public_item
 from .session_config import Unsupported
-from .state import COMMIT_TIMER, MAX_AUDIO_CHUNK, MIN_COMMIT_MS, TranslatorState, UserTurn
+from .state import COMMIT_TIMER, MAX_AUDIO_CHUNK_MS, MIN_COMMIT_MS, ReplayLimits, TranslatorState, UserTurn
 from .voices import gemini_voice
 
 __all__ = ["ClientSide"]
@@ -41,7 +42,7 @@ class ClientSide(TranslatorState):
         if not isinstance(audio, str):
             raise ClientEventError("audio must be a base64 string", code="invalid_value", param="audio",
                                    event_id=event.event_id)
-        conv = self.in_conv
+        conv = self.in_audio
         before = conv.ms_in
         if self.config.vad:
             try:
@@ -51,7 +52,7 @@ class ClientSide(TranslatorState):
             self.input_ms += conv.ms_in - before
             if not b64:
                 return []
-            frame = wire.audio_frame(b64)
+            frame = conv.head + b64 + wire.AUDIO_FRAME_TAIL
             self.user_input_unanswered = True
             if self.phase == "ready" and not self.pending_turns:
                 self.content_sent = True
@@ -63,7 +64,7 @@ class ClientSide(TranslatorState):
             return actions
         # Manual turns: keep the audio until commit, so clear can really clear it.
         try:
-            raw = base64.b64decode(audio.replace("-", "+").replace("_", "/") + "=" * (-len(audio) % 4), validate=True)
+            raw = decode_b64(audio)
         except ValueError:
             raise ClientEventError("audio is not valid base64", code="invalid_value", param="audio",
                                    event_id=event.event_id) from None
@@ -84,9 +85,9 @@ class ClientSide(TranslatorState):
             if ms < MIN_COMMIT_MS:
                 raise _commit_empty(ms, eid)
             self._ensure_setup(actions)
-            tail = self.in_conv.flush()
+            tail = self.in_audio.flush()
             if tail:
-                self._send(actions, wire.audio_frame(base64.b64encode(tail).decode("ascii")))
+                self._send(actions, self.in_audio.frame(base64.b64encode(tail).decode("ascii")))
             self._end_audio_turn(actions)
             turn = self.user_turn
             if turn is None or turn.committed:
@@ -96,8 +97,8 @@ class ClientSide(TranslatorState):
             if self.commit_pending:
                 actions.append(Schedule(self.opts.commit_reply_timeout, TimerFired(COMMIT_TIMER)))
             return actions
-        pcm = b"".join(self.manual_buf) + self.in_conv.flush()
-        ms = PCM16_16K.duration_ms(len(pcm))
+        pcm = b"".join(self.manual_buf) + self.in_audio.flush()
+        ms = self.in_audio.dst.duration_ms(len(pcm))
         if ms < MIN_COMMIT_MS:
             raise _commit_empty(ms, eid)
         self.manual_buf, self.manual_bytes = [], 0
@@ -106,8 +107,7 @@ class ClientSide(TranslatorState):
         if not self.activity_open:
             self._send(actions, wire.ACTIVITY_START_FRAME)
             self.activity_open = True
-        for i in range(0, len(pcm), MAX_AUDIO_CHUNK):
-            self._send(actions, wire.audio_frame(base64.b64encode(pcm[i : i + MAX_AUDIO_CHUNK]).decode("ascii")))
+        self._send_pcm(actions, pcm)
         self.user_input_unanswered = True
         self._complete_turn(actions)
         turn = self.user_turn = UserTurn(self.ids("item"), self.boundary_ms)
@@ -122,14 +122,19 @@ class ClientSide(TranslatorState):
         # Vertex has no audioStreamEnd: a silence tail its VAD recognises ends the turn.
         td = self.config.turn_detection or {}
         seconds = self.opts.silence_tail or (td.get("silence_duration_ms") or 500) / 1000 + 0.5
-        silence = bytes(int(seconds * wire.INPUT_AUDIO_RATE) * 2)
-        for i in range(0, len(silence), MAX_AUDIO_CHUNK):
-            self._send(actions, wire.audio_frame(base64.b64encode(silence[i : i + MAX_AUDIO_CHUNK]).decode("ascii")))
+        self._send_pcm(actions, bytes(int(seconds * self.in_audio.dst.rate) * 2))
+
+    def _send_pcm(self, actions: list[Action], pcm: bytes) -> None:
+        """Send pcm16 at the input rate in force, in frames of at most a second."""
+        conv = self.in_audio
+        step = conv.dst.bytes_per_second * MAX_AUDIO_CHUNK_MS // 1000
+        for i in range(0, len(pcm), step):
+            self._send(actions, conv.frame(base64.b64encode(pcm[i : i + step]).decode("ascii")))
 
     def _clear(self, event: Event) -> list[Action]:
         if not self.config.vad:
             self.manual_buf, self.manual_bytes = [], 0
-            self.in_conv.reset()
+            self.in_audio.reset()
         # Under server VAD the audio already streamed stays with Gemini; the
         # resampler keeps its state so the stream has no discontinuity.
         self.boundary_ms = self.input_ms
@@ -150,12 +155,11 @@ class ClientSide(TranslatorState):
         old_in, old_out = self.config.input_format, self.config.output_format
         was_vad = self.config.vad
         unsupported = self.config.apply(session, eid)
+        actions: list[Action] = [ToClient(self.emit("session.updated", session=self.config.to_openai(self.session_id)))]
         if self.config.input_format != old_in or self.config.vad != was_vad:
-            self.in_conv = AudioConverter(self.config.input_format, PCM16_16K)
-            self.manual_buf, self.manual_bytes = [], 0
+            self._switch_input_audio(actions, was_vad)
         if self.config.output_format != old_out:
             self.out_conv = AudioConverter(PCM16_24K, self.config.output_format)
-        actions: list[Action] = [ToClient(self.emit("session.updated", session=self.config.to_openai(self.session_id)))]
         if unsupported:
             actions.append(ToClient(self._unsupported_error(unsupported, eid)))
         if self.phase == "open":
@@ -167,6 +171,22 @@ class ClientSide(TranslatorState):
             elif self.reconnect_pending == "session.update":
                 self.reconnect_pending = None
         return actions
+
+    def _switch_input_audio(self, actions: list[Action], was_vad: bool) -> None:
+        """A new input format (or turn mode): a new converter, so the frames that
+        follow declare the rate of the audio they carry.
+
+        Streamed audio a resampler still holds goes out first, at its old rate;
+        unsent manual-turn audio is dropped (it was in the old format).
+        """
+        old = self.in_audio
+        if was_vad:
+            tail = old.flush()
+            if tail:
+                self._send(actions, old.frame(base64.b64encode(tail).decode("ascii")))
+        self.in_audio = InputAudio(self.config.input_format, self.opts.input_audio_rate)
+        self.replay_limits = ReplayLimits.for_rate(self.in_audio.dst.rate)
+        self.manual_buf, self.manual_bytes = [], 0
 
     def _unsupported_error(self, items: list[Unsupported], event_id: str | None) -> dict[str, Any]:
         detail = "; ".join(f"{u.param}: {u.message}" for u in items)
@@ -198,8 +218,8 @@ class ClientSide(TranslatorState):
         if kind == "function_call_output":
             self._function_output(item, item_id, eid)
         else:
-            content = item_to_content(item, input_format=self.config.input_format, event_id=eid,
-                                      call_names=self.call_names)
+            content = item_to_content(item, input_format=self.config.input_format,
+                                      upstream_format=self.in_audio.dst, event_id=eid, call_names=self.call_names)
             if kind == "function_call" and isinstance(item.get("call_id"), str):
                 self.call_names[item["call_id"]] = str(item.get("name"))
             self.pending_turns.append((item_id, content))
@@ -220,7 +240,8 @@ class ClientSide(TranslatorState):
         call = self.calls.get(call_id)
         if call is None:
             if call_id in self.call_names:  # a function call the client put in the history
-                content = item_to_content(item, input_format=self.config.input_format, event_id=eid,
+                content = item_to_content(item, input_format=self.config.input_format,
+                                          upstream_format=self.in_audio.dst, event_id=eid,
                                           call_names=self.call_names)
                 self.pending_turns.append((item_id, content))
                 return

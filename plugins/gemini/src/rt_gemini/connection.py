@@ -16,9 +16,6 @@ from . import wire
 from .state import (
     GO_AWAY_TIMER,
     OUTBOX_LIMIT_BYTES,
-    REPLAY_IDLE_BYTES,
-    REPLAY_LIMIT_BYTES,
-    REPLAY_MARGIN_BYTES,
     SETUP_TIMER,
     TranslatorState,
 )
@@ -105,10 +102,10 @@ class ConnectionLifecycle(TranslatorState):
 
         Frames still in flight then are not covered, and rt cannot tell which
         they were (AI Studio reports no consumed-message index), so the last
-        ``REPLAY_MARGIN_BYTES`` (about half a second) stay for replay: at a turn
-        boundary that is usually silence, harmless to hear twice.
+        ``REPLAY_MARGIN_MS`` (half a second at the input rate in force) stay for
+        replay: at a turn boundary that is usually silence, harmless to hear twice.
         """
-        self._trim_to(REPLAY_MARGIN_BYTES)
+        self._trim_to(self.replay_limits.margin)
 
     def _trim_to(self, limit: int) -> None:
         kept = self.since_handle
@@ -129,7 +126,8 @@ class ConnectionLifecycle(TranslatorState):
         self.since_handle_bytes += len(frame)
         turn = self.user_turn
         speaking = turn is not None and not turn.committed
-        self._trim_to(REPLAY_LIMIT_BYTES if speaking else REPLAY_IDLE_BYTES)
+        limits = self.replay_limits
+        self._trim_to(limits.speaking if speaking else limits.idle)
 
     def _idle(self) -> bool:
         # A user still speaking does not count: the audio the handle does not

@@ -4,8 +4,10 @@
 OpenAI item (``conversation.item.create``)      Gemini
 ==============================================  ===============================================
 user ``input_text``                             ``{"role": "user", "parts": [{"text": …}]}``
-user ``input_audio`` (base64 in the session's   ``inlineData`` ``audio/pcm;rate=16000``
-input format)                                   (converted), or the transcript when no audio
+user ``input_audio`` (base64 in the session's   ``inlineData`` pcm16 at the input rate rt
+input format)                                   sends Gemini (``audio/pcm;rate=<rate>``, see
+                                                :mod:`rt_gemini.input_audio`), or the
+                                                transcript when no audio
 user ``input_image`` (``data:`` URL)            ``inlineData`` with the image's MIME type
 system ``input_text``                           a user turn (Gemini turns are user or model)
 assistant ``output_text`` / ``output_audio``    ``{"role": "model", "parts": [{"text": …}]}``
@@ -28,9 +30,10 @@ import json
 from typing import Any
 
 from rt_core import ClientEventError
-from rt_core.audio import PCM16_16K, AudioConverter, AudioFormat
+from rt_core.audio import AudioFormat
 
-from .wire import INPUT_AUDIO_MIME
+from .input_audio import InputAudio, decode_b64
+from .wire import input_audio_mime
 
 __all__ = ["item_to_content", "public_item", "function_response_payload", "parse_arguments"]
 
@@ -83,21 +86,26 @@ def _image_part(url: Any, param: str, event_id: str | None) -> dict[str, Any]:
     return {"inlineData": {"mimeType": mime, "data": data}}
 
 
-def _audio_part(audio: str, input_format: AudioFormat, param: str, event_id: str | None) -> dict[str, Any]:
-    conv = AudioConverter(input_format, PCM16_16K)
+def _audio_part(audio: str, input_format: AudioFormat, upstream_format: AudioFormat, param: str,
+                event_id: str | None) -> dict[str, Any]:
+    conv = InputAudio(input_format, upstream_format.rate)
     try:
-        raw = base64.b64decode(audio.replace("-", "+").replace("_", "/") + "=" * (-len(audio) % 4), validate=True)
-    except (binascii.Error, ValueError):
+        raw = decode_b64(audio)
+    except ValueError:
         raise _fail("audio is not valid base64", param, event_id) from None
     pcm = conv.convert(raw) + conv.flush()
-    return {"inlineData": {"mimeType": INPUT_AUDIO_MIME, "data": base64.b64encode(pcm).decode("ascii")}}
+    return {"inlineData": {"mimeType": input_audio_mime(conv.dst.rate),
+                           "data": base64.b64encode(pcm).decode("ascii")}}
 
 
 def item_to_content(
-    item: dict[str, Any], *, input_format: AudioFormat, event_id: str | None, call_names: dict[str, str]
+    item: dict[str, Any], *, input_format: AudioFormat, upstream_format: AudioFormat, event_id: str | None,
+    call_names: dict[str, str],
 ) -> dict[str, Any]:
     """The Gemini ``Content`` (wire dict) for a message / function_call / history output item.
 
+    :param input_format: the client's input audio format (of ``input_audio`` parts).
+    :param upstream_format: the pcm16 format Gemini is sent input audio in.
     :param call_names: call_id → function name, for history function outputs.
     :raises ClientEventError: content Gemini cannot take, naming the field.
     """
@@ -135,7 +143,7 @@ def item_to_content(
         elif role == "user" and ctype == "input_audio":
             audio = c.get("audio")
             if isinstance(audio, str) and audio:
-                parts.append(_audio_part(audio, input_format, f"{param}.audio", event_id))
+                parts.append(_audio_part(audio, input_format, upstream_format, f"{param}.audio", event_id))
             elif isinstance(c.get("transcript"), str) and c["transcript"]:
                 parts.append({"text": c["transcript"]})
             else:

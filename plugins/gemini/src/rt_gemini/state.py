@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rt_core import Action
-from rt_core.audio import PCM16_16K, PCM16_24K, AudioConverter
+from rt_core.audio import PCM16_24K, AudioConverter
 
 from .conversation import Conversation
+from .input_audio import InputAudio, InputAudioRate
 from .responses import Emitter, ResponseState
 from .session_config import SessionConfig, SetupOptions
 
@@ -34,16 +35,16 @@ GO_AWAY_TIMER = "gemini.go_away"
 SPEECH_DETECT_LAG_MS = 300
 #: Below this much audio a commit is refused, as OpenAI does.
 MIN_COMMIT_MS = 100
-#: Largest audio chunk sent upstream in one frame when replaying buffered audio.
-MAX_AUDIO_CHUNK = 32000  # 1 s of 16 kHz pcm16
+#: Longest audio sent upstream in one frame (manual commits, silence tails).
+MAX_AUDIO_CHUNK_MS = 1000
 #: Upper bound of client input buffered while no Gemini connection is ready.
 OUTBOX_LIMIT_BYTES = 16 * 1024 * 1024
-#: Upper bound of audio kept for replay while the user speaks (about a minute).
-REPLAY_LIMIT_BYTES = 3 * 1024 * 1024
-#: Audio kept for replay while nobody speaks: about 2 s, for speech not yet detected.
-REPLAY_IDLE_BYTES = 90_000
-#: Audio kept for replay even after a new handle: about 0.5 s of 16 kHz pcm16 in base64.
-REPLAY_MARGIN_BYTES = 22000
+#: Upper bound of audio kept for replay while the user speaks (a minute).
+REPLAY_LIMIT_MS = 60_000
+#: Audio kept for replay while nobody speaks, for speech not yet detected.
+REPLAY_IDLE_MS = 2_000
+#: Audio kept for replay even after a new handle (possibly in flight when it was issued).
+REPLAY_MARGIN_MS = 500
 #: Upper bound of Gemini frames held for a reply the client has not asked for yet.
 HELD_LIMIT = 4096
 #: Tool calls rt answers itself under tool_choice "none" before giving up.
@@ -64,6 +65,24 @@ class TranslatorOptions:
     max_resumptions: int = 3
     #: User turn sent for a response.create that adds nothing new; None = by model.
     reply_placeholder: str | None = None
+    #: Input audio to Gemini at the client's own rate ("native") or resampled to this rate.
+    input_audio_rate: InputAudioRate = "native"
+
+
+@dataclass(frozen=True)
+class ReplayLimits:
+    """The replay buffer's bounds in bytes of audio frames at the input rate in force
+    (frames are what is kept: base64 text, 4/3 of the pcm16 bytes)."""
+
+    speaking: int
+    idle: int
+    margin: int
+
+    @classmethod
+    def for_rate(cls, rate: int) -> ReplayLimits:
+        b64_per_ms = rate * 2 / 1000 * 4 / 3
+        return cls(int(REPLAY_LIMIT_MS * b64_per_ms), int(REPLAY_IDLE_MS * b64_per_ms),
+                   int(REPLAY_MARGIN_MS * b64_per_ms))
 
 
 @dataclass
@@ -129,8 +148,9 @@ class TranslatorState:
         self.go_away_pending = False
         self.resumptions = 0
 
-        # input audio
-        self.in_conv = AudioConverter(self.config.input_format, PCM16_16K)
+        # input audio (see rt_gemini.input_audio)
+        self.in_audio = InputAudio(self.config.input_format, options.input_audio_rate)
+        self.replay_limits = ReplayLimits.for_rate(self.in_audio.dst.rate)
         self.input_ms = 0.0
         self.boundary_ms = 0.0
         self.manual_buf: list[bytes] = []

@@ -6,9 +6,10 @@ google-genai 3.4.0's ``types.LiveClientMessage`` / ``LiveServerMessage``.  They
 are used where clarity matters more than speed: building ``setup``,
 ``clientContent`` and ``toolResponse``, and in tests and the fake server.
 
-The audio hot path does not go through pydantic: :func:`audio_frame` splices
-the base64 text into a fixed template, and server frames are read with
-``json.loads`` (see :func:`parse_server_frame`).
+The audio hot path does not go through pydantic: :func:`audio_frame_head`
+gives a fixed template per input sample rate (cached), the translator splices
+the base64 text into it, and server frames are read with ``json.loads`` (see
+:func:`parse_server_frame`).
 
 Server → client frames arrive as JSON in *binary* WebSocket frames (Google's
 service sends opcode 2); client → server frames are sent as text.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import cache
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -31,16 +33,31 @@ __all__ = [
     "ThinkingConfig", "GenerationConfig", "AutomaticActivityDetection", "RealtimeInputConfig",
     "AudioTranscriptionConfig", "SessionResumptionConfig", "SlidingWindow",
     "ContextWindowCompressionConfig", "Setup", "ClientContent", "ToolResponse",
-    "INPUT_AUDIO_MIME", "OUTPUT_AUDIO_RATE", "INPUT_AUDIO_RATE", "AUDIO_FRAME_PREFIX",
-    "setup_frame", "audio_frame", "client_content_frame", "tool_response_frame", "text_input_frame",
+    "OUTPUT_AUDIO_RATE", "INPUT_AUDIO_RATE", "MIN_INPUT_RATE", "MAX_INPUT_RATE", "AUDIO_FRAME_PREFIX",
+    "AUDIO_FRAME_TAIL", "input_audio_mime", "audio_frame_head", "setup_frame", "audio_frame", "client_content_frame", "tool_response_frame", "text_input_frame",
     "ACTIVITY_START_FRAME", "ACTIVITY_END_FRAME", "AUDIO_STREAM_END_FRAME",
     "parse_server_frame", "parse_duration",
 ]
 
-#: Gemini Live takes 16 kHz pcm16 input and produces 24 kHz pcm16 output.
+#: Gemini Live's native input rate (pcm16).  Google resamples pcm16 sent at any
+#: other rate declared in the Blob's ``mimeType`` (``audio/pcm;rate=24000``).
 INPUT_AUDIO_RATE = 16000
+#: Gemini Live always produces 24 kHz pcm16.
 OUTPUT_AUDIO_RATE = 24000
-INPUT_AUDIO_MIME = f"audio/pcm;rate={INPUT_AUDIO_RATE}"
+#: Input rates rt declares to Gemini (the range OpenAI-style clients may use).
+MIN_INPUT_RATE = 8000
+MAX_INPUT_RATE = 48000
+
+
+def input_audio_mime(rate: int) -> str:
+    """The ``mimeType`` of pcm16 input audio at ``rate`` Hz: ``audio/pcm;rate=<rate>``.
+
+    :raises ValueError: a rate outside 8000..48000 Hz (Gemini closes the
+        connection with 1007 on a nonsense rate, which would end the session).
+    """
+    if type(rate) is not int or not MIN_INPUT_RATE <= rate <= MAX_INPUT_RATE:
+        raise ValueError(f"input audio rate must be an integer from {MIN_INPUT_RATE} to {MAX_INPUT_RATE}, got {rate!r}")
+    return f"audio/pcm;rate={rate}"
 
 
 class WireModel(BaseModel):
@@ -196,19 +213,29 @@ def setup_frame(setup: Setup) -> str:
     return dumps({"setup": setup.wire()})
 
 
-_AUDIO_HEAD = '{"realtimeInput":{"audio":{"mimeType":"' + INPUT_AUDIO_MIME + '","data":"'
-_AUDIO_TAIL = '"}}}'
-#: Every frame :func:`audio_frame` makes starts with this.
-AUDIO_FRAME_PREFIX = _AUDIO_HEAD
+#: Every frame :func:`audio_frame` makes starts with this, whatever its rate.
+AUDIO_FRAME_PREFIX = '{"realtimeInput":{"audio":{"mimeType":"audio/pcm;rate='
+#: ... and ends with this.
+AUDIO_FRAME_TAIL = '"}}}'
 
 
-def audio_frame(b64: str) -> str:
-    """A ``realtimeInput.audio`` frame for 16 kHz pcm16 in standard base64.
+@cache
+def audio_frame_head(rate: int) -> str:
+    """The text of a ``realtimeInput.audio`` frame for pcm16 at ``rate`` Hz up to
+    its base64 data: ``head + b64 + AUDIO_FRAME_TAIL`` is the whole frame.
 
-    Built by concatenation: base64 never needs JSON escaping, and this is the
-    per-20-ms hot path.
+    One template per rate, built once: the translator keeps the head of the rate
+    in force, so the per-20-ms hot path is two string concatenations (base64
+    never needs JSON escaping) and no JSON serialisation.
+
+    :raises ValueError: see :func:`input_audio_mime`.
     """
-    return _AUDIO_HEAD + b64 + _AUDIO_TAIL
+    return '{"realtimeInput":{"audio":{"mimeType":"' + input_audio_mime(rate) + '","data":"'
+
+
+def audio_frame(b64: str, rate: int) -> str:
+    """A ``realtimeInput.audio`` frame for pcm16 at ``rate`` Hz in standard base64."""
+    return audio_frame_head(rate) + b64 + AUDIO_FRAME_TAIL
 
 
 ACTIVITY_START_FRAME = '{"realtimeInput":{"activityStart":{}}}'

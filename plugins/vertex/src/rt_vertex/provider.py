@@ -15,6 +15,8 @@ Config (``litellm_params``)::
                                           # absent: Application Default Credentials
     api_version: v1beta1                  # or v1
     api_base: https://proxy.example       # optional: replaces the Google host
+    input_audio_rate: 16000               # default here (Vertex documents 16 kHz input only);
+                                          # "native" sends the client's rate, declared
 
 Every key of ``gemini/`` deployments (voice, language, setup_grace,
 go_away_margin, …) works the same here.
@@ -32,7 +34,7 @@ from urllib.parse import urlsplit
 from pydantic import AliasChoices, Field, PrivateAttr, SecretStr, field_validator, model_validator
 
 from rt_core import Deployment, websocket_url
-from rt_gemini.provider import GeminiSettings, google_headers, upstream_options
+from rt_gemini.provider import GeminiSettings, InputAudioRateSetting, google_headers, upstream_options
 
 from .auth import GoogleTokenSource, VertexAuthError, project_from_environment
 from .upstream import VertexUpstream
@@ -69,6 +71,10 @@ class VertexSettings(GeminiSettings):
         default=None, validation_alias=AliasChoices("vertex_location", "vertex_region", "vertex_ai_location"))
     vertex_credentials: SecretStr | None = Field(
         default=None, validation_alias=AliasChoices("vertex_credentials", "vertex_ai_credentials"))
+    #: Vertex's Live API documents 16 kHz pcm16 input only (AI Studio's documents
+    #: server-side resampling of any declared rate), so rt resamples by default;
+    #: ``"native"`` trades that safety for no added latency, as on AI Studio.
+    input_audio_rate: InputAudioRateSetting = 16000
 
     _project: str | None = PrivateAttr(default=None)
     _location: str = PrivateAttr(default=DEFAULT_LOCATION)
