@@ -53,10 +53,11 @@ for d in plugins/*/; do
   case " openai gemini mock azure xai vertex bedrock " in *" $p "*) ;; *) [[ -f "$d/pyproject.toml" ]] && pkgs+=(-e "plugins/$p");; esac
 done
 
-stamp_src="$(cat pyproject.toml core/pyproject.toml plugins/*/pyproject.toml 2>/dev/null; echo "test=$want_test")"
-stamp="$(printf '%s' "$stamp_src" | sha256sum | cut -c1-16)"
-stamp_file="$venv/.rt-installed-$stamp"
-if [[ ! -f "$stamp_file" ]]; then
+# One stamp per set of pyproject files; a test install is a superset of a plain one.
+stamp="$(cat pyproject.toml core/pyproject.toml plugins/*/pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)"
+suffix=$([[ $want_test == 1 ]] && echo test || echo base)
+stamp_file="$venv/.rt-installed-$stamp-$suffix"
+if [[ ! -f "$stamp_file" && ! -f "$venv/.rt-installed-$stamp-test" ]]; then
   echo "rt: installing ${pkgs[*]}" >&2
   extra=()
   [[ $want_test == 1 ]] && extra=(--group test)
