@@ -31,6 +31,7 @@ from .events import (
     UpstreamOpened,
     dumps,
     error_event,
+    error_object,
     peek_type,
 )
 from .hookspecs import hookimpl, hookspec
@@ -47,6 +48,6 @@ __all__ = [
     "RtError", "Schedule", "Session", "SessionClosed", "Signal", "TimerFired", "ToClient",
     "ToUpstream", "Translator", "UnsupportedEventError", "Upstream", "UpstreamClosed",
     "UpstreamConnectError", "UpstreamError", "UpstreamLost", "UpstreamOpened",
-    "WebSocketUpstream", "dumps", "error_event", "hookimpl", "hookspec", "key_fingerprint",
+    "WebSocketUpstream", "dumps", "error_event", "error_object", "hookimpl", "hookspec", "key_fingerprint",
     "peek_type", "websocket_url",
 ]

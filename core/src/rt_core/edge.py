@@ -20,7 +20,7 @@ from typing import Any
 
 from . import dialect
 from .errors import ClientEventError
-from .events import Action, Event, Schedule, TimerFired, ToClient, dumps
+from .events import Action, Event, Schedule, TimerFired, dumps
 
 __all__ = ["ClientEdge", "normalize_tools"]
 
@@ -300,10 +300,3 @@ _WATCHED = frozenset(
      "error", "session.created", "session.updated"}
 )
 
-
-def encode_error(err: ClientEventError, ids: Any) -> dict[str, Any]:
-    """An ``error`` server event for a rejected client event."""
-    return {"type": "error", "event_id": ids("event"), "error": err.to_error()}
-
-
-__all__ += ["encode_error", "ToClient"]

@@ -37,6 +37,7 @@ __all__ = [
     "TimerFired",
     "IdFactory",
     "error_event",
+    "error_object",
     "peek_type",
     "dumps",
 ]
@@ -251,6 +252,18 @@ def monotonic() -> float:
     return time.monotonic()
 
 
+def error_object(
+    message: str,
+    *,
+    code: str | None = None,
+    type: str = "invalid_request_error",
+    param: str | None = None,
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """The ``error`` object of an OpenAI ``error`` event (what ``Close.error`` carries)."""
+    return {"type": type, "code": code, "message": message, "param": param, "event_id": event_id}
+
+
 def error_event(
     message: str,
     *,
@@ -264,5 +277,5 @@ def error_event(
     return {
         "type": "error",
         "event_id": ids("event") if ids else "event_rt_error",
-        "error": {"type": type, "code": code, "message": message, "param": param, "event_id": event_id},
+        "error": error_object(message, code=code, type=type, param=param, event_id=event_id),
     }

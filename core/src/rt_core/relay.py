@@ -19,14 +19,16 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import anyio
 
 from .edge import ClientEdge
 from .errors import ClientEventError, SessionClosed, UpstreamClosed
 from .eventlog import EventLogger
-from .events import Close, Event, Schedule, Signal, TimerFired, ToClient, ToUpstream, UpstreamLost, dumps
+from .events import (
+    Close, Event, Schedule, Signal, TimerFired, ToClient, ToUpstream, UpstreamLost, dumps, error_object,
+)
 from .plugins import PluginHost
 from .router import ConnectAttempt, Connection, Router
 from .session import Session
@@ -136,7 +138,7 @@ class Relay:
                 self.close_code, self.close_reason = exc.code, exc.reason
                 self._log_start(started_at)
                 if exc.error is not None:
-                    await self._send_client_raw({"type": "error", "event_id": s.ids("event"), "error": exc.error})
+                    await self._send_client_raw(self._error_frame(exc.error))
                 return
             self.upstream = conn.upstream
             self.stats.frames_out += conn.frames
@@ -158,10 +160,9 @@ class Relay:
             # A bug must end one session cleanly, never crash the server.
             log.exception("session %s failed: %r", s.id, exc)
             self.close_code, self.close_reason = 1011, "internal error"
-            await self._send_client_raw({"type": "error", "event_id": s.ids("event"), "error": {
-                "type": "server_error", "code": "internal_error",
-                "message": f"Internal gateway error ({type(exc).__name__}); the session was closed.",
-                "param": None, "event_id": None}})
+            await self._send_client_raw(self._error_frame(error_object(
+                f"Internal gateway error ({type(exc).__name__}); the session was closed.",
+                code="internal_error", type="server_error")))
         finally:
             with anyio.CancelScope(shield=True):
                 await self._finish(started)
@@ -170,10 +171,8 @@ class Relay:
         """End the session from outside (server shutdown): close code 1001."""
         if self.closing:
             return
-        await self._close(Close(1001, reason, {
-            "type": "server_error", "code": "server_shutting_down",
-            "message": "The gateway is shutting down; reconnect to continue.", "param": None, "event_id": None,
-        }))
+        await self._close(Close(1001, reason, error_object(
+            "The gateway is shutting down; reconnect to continue.", code="server_shutting_down", type="server_error")))
 
     def _log_start(self, started_at: float) -> None:
         s = self.session
@@ -301,14 +300,9 @@ class Relay:
         actions = list(actions or [])
         if not any(isinstance(a, Close) for a in actions):
             label = s.deployment.label if s.deployment else "upstream"
-            actions.append(Close(client_close_code(code), reason or "upstream closed", {
-                "type": "server_error",
-                "code": "upstream_closed",
-                "message": f"The upstream {label} closed the connection with code {code}"
-                           + (f": {reason}" if reason else "."),
-                "param": None,
-                "event_id": None,
-            }))
+            actions.append(Close(client_close_code(code), reason or "upstream closed", error_object(
+                f"The upstream {label} closed the connection with code {code}" + (f": {reason}" if reason else "."),
+                code="upstream_closed", type="server_error")))
         await self._execute(actions)
 
     # ------------------------------------------------------------------ actions
@@ -332,8 +326,7 @@ class Relay:
                 raise TypeError(f"unknown action {action!r}")
 
     async def _to_client(self, event_or_dict: Event | dict[str, Any]) -> None:
-        event = Event.from_data(event_or_dict) if type(event_or_dict) is dict else event_or_dict
-        assert isinstance(event, Event)
+        event = Event.from_data(event_or_dict) if type(event_or_dict) is dict else cast(Event, event_or_dict)
         t = event.type
         if t == "response.done":
             resp = event.data.get("response")
@@ -355,6 +348,10 @@ class Relay:
             if self._tg is not None:
                 self._tg.cancel_scope.cancel()
 
+    def _error_frame(self, error: dict[str, Any]) -> dict[str, Any]:
+        """Wrap an error object (``error_object``) into an OpenAI ``error`` event."""
+        return {"type": "error", "event_id": self.session.ids("event"), "error": error}
+
     async def _send_client_raw(self, event: dict[str, Any]) -> None:
         try:
             await self.client.send(dumps(event))
@@ -368,19 +365,17 @@ class Relay:
                 err["event_id"] = event.event_id
             except ValueError:
                 pass
-        await self._to_client({"type": "error", "event_id": self.session.ids("event"), "error": err})
+        await self._to_client(self._error_frame(err))
 
     async def _plugin_failure(self, hook: str, exc: Exception, event: Any) -> None:
         s = self.session
         plugin = s.deployment.provider if s.deployment else "?"
         log.error("session %s: plugin %r raised in %s: %r", s.id, plugin, hook, exc, exc_info=exc)
         eid = event.event_id if isinstance(event, Event) else None
-        await self._to_client({"type": "error", "event_id": s.ids("event"), "error": {
-            "type": "server_error", "code": "internal_error",
-            "message": f"Internal error in the {plugin} provider while handling "
-                       f"{getattr(event, 'type', 'an upstream frame')!r}; the session continues.",
-            "param": None, "event_id": eid,
-        }})
+        await self._to_client(self._error_frame(error_object(
+            f"Internal error in the {plugin} provider while handling "
+            f"{getattr(event, 'type', 'an upstream frame')!r}; the session continues.",
+            code="internal_error", type="server_error", event_id=eid)))
 
     async def _close(self, action: Close) -> None:
         if self.closing:
@@ -389,7 +384,7 @@ class Relay:
         self.close_code, self.close_reason = action.code, action.reason
         if action.error is not None and not self.client_gone:
             with anyio.CancelScope(shield=True), anyio.move_on_after(1):
-                await self._to_client({"type": "error", "event_id": self.session.ids("event"), "error": action.error})
+                await self._to_client(self._error_frame(action.error))
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
 

@@ -41,7 +41,7 @@ import anyio
 from .config import Config
 from .deployment import Deployment
 from .errors import PluginError, SessionClosed, UpstreamClosed, UpstreamConnectError
-from .events import Close, Event, Schedule, ToClient, ToUpstream, UpstreamOpened
+from .events import Close, Event, Schedule, ToClient, ToUpstream, UpstreamOpened, error_object
 from .plugins import PluginHost
 from .routing import HealthBook, Strategy, get_strategy
 from .session import Session
@@ -247,10 +247,7 @@ class Router:
             else:
                 message = f"No deployment is configured for {where}."
             code, reason = 1013, "no deployment available"
-        raise SessionClosed(code, reason, {
-            "type": "server_error", "code": "upstream_unavailable", "message": message,
-            "param": None, "event_id": None,
-        })
+        raise SessionClosed(code, reason, error_object(message, code="upstream_unavailable", type="server_error"))
 
     # ------------------------------------------------------------------ one attempt
 

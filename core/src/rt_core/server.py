@@ -80,9 +80,6 @@ class WebSocketClient:
         await self.ws.close(code, reason)
 
 
-_json_response = json_response
-
-
 def _error_body(message: str, code: str, type_: str = "invalid_request_error", param: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "code": code, "param": param}}
 
@@ -195,24 +192,24 @@ class Gateway:
         if path in REALTIME_PATHS:
             return self._realtime_handshake(request, path, query, headers, upgrade)
         if upgrade:
-            return _json_response(404, _error_body(f"No WebSocket endpoint at {path}; use /v1/realtime?model=NAME.", "not_found"))
+            return json_response(404, _error_body(f"No WebSocket endpoint at {path}; use /v1/realtime?model=NAME.", "not_found"))
         if path in ("/health/liveliness", "/health/liveness", "/health"):
-            return _json_response(200, {"status": "healthy"})
+            return json_response(200, {"status": "healthy"})
         if path == "/health/readiness":
             if self.ready:
-                return _json_response(200, {"status": "healthy", "models": self.config.model_names,
+                return json_response(200, {"status": "healthy", "models": self.config.model_names,
                                              "sessions": len(self.relays), "logging": self.logger.stats(),
                                              "deployments": self.router.health.snapshot()})
-            return _json_response(503, {"status": "starting"})
+            return json_response(503, {"status": "starting"})
         if path in ("/v1/models", "/models"):
             if self._master_key and not self._key_ok(extract_key(headers, query, [])):
-                return _json_response(401, _error_body("Missing or invalid API key.", "invalid_api_key"))
-            return _json_response(200, {"object": "list", "data": [
+                return json_response(401, _error_body("Missing or invalid API key.", "invalid_api_key"))
+            return json_response(200, {"object": "list", "data": [
                 {"id": name, "object": "model", "created": 0, "owned_by": "rt",
                  "providers": sorted({d.provider for d in deps})}
                 for name, deps in self.config.groups.items()
             ]})
-        return _json_response(404, _error_body(f"Not found: {path}", "not_found"))
+        return json_response(404, _error_body(f"Not found: {path}", "not_found"))
 
     def _key_ok(self, key: str | None) -> bool:
         return key is not None and self._master_key is not None and hmac.compare_digest(
@@ -221,25 +218,25 @@ class Gateway:
 
     def _realtime_handshake(self, request: Any, path: str, query: dict[str, list[str]], headers: Any, upgrade: bool) -> Any:
         if not upgrade:
-            return _json_response(426, _error_body("This endpoint needs a WebSocket upgrade.", "upgrade_required"))
+            return json_response(426, _error_body("This endpoint needs a WebSocket upgrade.", "upgrade_required"))
         subprotocols = _subprotocols(headers)
         key = extract_key(headers, query, subprotocols)
         if self._master_key:
             if key is None:
-                return _json_response(401, _error_body(
+                return json_response(401, _error_body(
                     "Missing API key: send 'Authorization: Bearer <key>', an 'api-key' header, or the "
                     "'openai-insecure-api-key.<key>' subprotocol.", "missing_api_key"))
             if not self._key_ok(key):
-                return _json_response(401, _error_body("Invalid API key.", "invalid_api_key"))
+                return json_response(401, _error_body("Invalid API key.", "invalid_api_key"))
             identity = ClientIdentity("master-key", key_fingerprint(key))
         else:
             identity = ClientIdentity(key_fingerprint(key) if key else "anonymous", key_fingerprint(key) if key else None)
         model = (query.get("model") or query.get("deployment") or [""])[0]
         if not model:
-            return _json_response(400, _error_body(
+            return json_response(400, _error_body(
                 "Missing 'model' query parameter: connect to /v1/realtime?model=NAME.", "missing_model", param="model"))
         if not self.router.has_model(model):
-            return _json_response(404, _error_body(
+            return json_response(404, _error_body(
                 f"The model {model!r} does not exist on this gateway. Available: {', '.join(self.config.model_names) or 'none'}.",
                 "model_not_found", param="model"))
         api_version = (query.get("api-version") or [""])[0]
