@@ -8,9 +8,16 @@
              ToUpstream ─► upstream.send     Schedule ─► timer ─► translate_inbound
              Close ─► error event, then close both sides
 
-Both pumps run in one task group; the first to end the session cancels the
-other.  Sends are awaited, so a slow client slows the upstream reads (TCP
-backpressure) instead of growing memory.
+A frame is handled start to finish without awaiting: its sends go through
+each side's :class:`~rt_core.outbox.Outbox`, which writes at once when the
+socket can take it.  So when both sockets can deliver messages by callback
+(picows, :mod:`rt_core.wsdirect`) the relay runs inside those callbacks --
+no pump task, no wake-up, no extra loop turn per frame -- and a socket whose
+write buffer fills pauses reading on the other side (TCP backpressure).
+Otherwise (the websockets library, Gemini's reconnecting upstream, Bedrock's
+stream) a pump task per side reads, handles the frame the same way, and
+waits for room before reading on.  Timers, pumps and queued writers run in
+one task group; ending the session cancels it.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from .eventlog import EventLogger
 from .events import (
     Close, Event, Schedule, Signal, TimerFired, ToClient, ToUpstream, UpstreamLost, dumps, error_object,
 )
+from .outbox import Outbox
 from .plugins import PluginHost
 from .router import ConnectAttempt, Connection, Router
 from .session import Session
@@ -44,7 +52,12 @@ class ClientGone(Exception):
 
 
 class ClientChannel(Protocol):
-    """The client side of a session, whatever WebSocket library carries it."""
+    """The client side of a session, whatever WebSocket library carries it.
+
+    Optional, found by name: ``send_now(text) -> bool`` (write without
+    waiting), ``writable()`` (await room in the write buffer) and ``direct``
+    (a :mod:`rt_core.wsdirect` connection, or None).
+    """
 
     async def recv(self) -> str | bytes: ...
 
@@ -120,10 +133,15 @@ class Relay:
         self.client_gone = False
         self.attempts: list[ConnectAttempt] = []
         self.connection: Connection | None = None
+        #: "direct" when both sides are handled in their sockets' callbacks, else "pumps".
+        self.mode = ""
         self._tg: Any = None
         self._timers: dict[str, anyio.CancelScope] = {}
         self._inbound: Any = None
         self._outbound: Any = None
+        self._to_client_box = Outbox(client.send, getattr(client, "send_now", None),
+                                     getattr(client, "writable", None), self._client_send_failed)
+        self._to_upstream_box: Outbox | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -140,38 +158,78 @@ class Relay:
                 if exc.error is not None:
                     await self._send_client_raw(self._error_frame(exc.error))
                 return
-            self.upstream = conn.upstream
+            up = self.upstream = conn.upstream
+            self._to_upstream_box = Outbox(up.send, getattr(up, "send_now", None),
+                                           getattr(up, "writable", None), self._upstream_send_failed)
             self.stats.frames_out += conn.frames
             self.stats.bytes_out += conn.bytes
             assert s.deployment is not None
             self._inbound, self._outbound = self.host.session_callers(s.deployment.provider)
             self._log_start(started_at)
-            log.info("session %s open: model=%s deployment=%s dialect=%s client=%s attempts=%d",
-                     s.id, s.model, s.deployment.label, s.dialect, s.client.name, len(self.attempts))
             async with anyio.create_task_group() as tg:
                 self._tg = tg
+                self._to_client_box.start(tg.start_soon)
+                self._to_upstream_box.start(tg.start_soon)
                 # The translator already saw UpstreamOpened (and, for passthrough
                 # providers, the upstream's first frames) in the router: carry out
                 # what it returned before anything newer can reach the client.
-                await self._execute(conn.actions)
-                tg.start_soon(self._upstream_pump)
-                tg.start_soon(self._client_pump)
+                self._execute(conn.actions)
+                self._start_reading(tg)
+                log.info("session %s open: model=%s deployment=%s dialect=%s client=%s attempts=%d relay=%s",
+                         s.id, s.model, s.deployment.label, s.dialect, s.client.name, len(self.attempts), self.mode)
         except Exception as exc:
             # A bug must end one session cleanly, never crash the server.
-            log.exception("session %s failed: %r", s.id, exc)
-            self.close_code, self.close_reason = 1011, "internal error"
-            await self._send_client_raw(self._error_frame(error_object(
-                f"Internal gateway error ({type(exc).__name__}); the session was closed.",
-                code="internal_error", type="server_error")))
+            self._internal_error(exc)
         finally:
             with anyio.CancelScope(shield=True):
                 await self._finish(started)
 
-    async def shutdown(self, reason: str = "server shutting down") -> None:
-        """End the session from outside (server shutdown): close code 1001."""
+    def _start_reading(self, tg: Any) -> None:
+        """Callbacks on both sockets when both can, else a pump task per side."""
+        cdirect = getattr(self.client, "direct", None)
+        udirect = getattr(self.upstream, "direct", None)
         if self.closing:
             return
-        await self._close(Close(1001, reason, error_object(
+        if cdirect is not None and udirect is not None:
+            self.mode = "direct"
+            # A side whose write buffer fills stops reading on the other side.
+            udirect.on_write_paused = cdirect.pause_reading
+            cdirect.on_write_paused = udirect.pause_reading
+            cdirect.on_closed = self._client_closed
+            udirect.on_closed = self._upstream_closed
+            for message in cdirect.deliver_to(self._guarded(self._on_client_message)):
+                self._on_client_message(message)
+            for frame in udirect.deliver_to(self._guarded(self._on_upstream_frame)):
+                self._on_upstream_frame(frame)
+            if cdirect.is_gone():
+                self._client_closed()
+            elif udirect.is_gone():
+                self._upstream_closed()
+            # The session lives until a callback, a timer or shutdown ends it (``_end``).
+            tg.start_soon(anyio.sleep_forever)
+            return
+        self.mode = "pumps"
+        tg.start_soon(self._upstream_pump)
+        tg.start_soon(self._client_pump)
+
+    def _guarded(self, handle: Any) -> Any:
+        """``handle`` for a socket callback: a bug ends this session, never the socket's reader."""
+        def call(message: Any) -> None:
+            try:
+                handle(message)
+            except Exception as exc:
+                self._internal_error(exc)
+        return call
+
+    def _internal_error(self, exc: BaseException) -> None:
+        log.exception("session %s failed: %r", self.session.id, exc, exc_info=exc)
+        self._close(Close(1011, "internal error", error_object(
+            f"Internal gateway error ({type(exc).__name__}); the session was closed.",
+            code="internal_error", type="server_error")))
+
+    async def shutdown(self, reason: str = "server shutting down") -> None:
+        """End the session from outside (server shutdown): close code 1001."""
+        self._close(Close(1001, reason, error_object(
             "The gateway is shutting down; reconnect to continue.", code="server_shutting_down", type="server_error")))
 
     def _log_start(self, started_at: float) -> None:
@@ -185,12 +243,18 @@ class Relay:
 
     async def _finish(self, started: float) -> None:
         self.router.release(self.connection)
+        self._to_client_box.stop()
         up = self.upstream
         if up is not None:
+            if self._to_upstream_box is not None:
+                self._to_upstream_box.stop()
+                if not self.client_gone:
+                    await self._to_upstream_box.flush(1)
             reason = "client disconnected" if self.client_gone else (self.close_reason or "session closed")
             with anyio.move_on_after(1):
                 await up.aclose(1000 if self.close_code in (1000, 1001) else 1001, reason)
         if not self.client_gone:
+            await self._to_client_box.flush(1)
             with anyio.move_on_after(2):
                 try:
                     await self.client.close(self.close_code, self.close_reason[:120])
@@ -218,78 +282,99 @@ class Relay:
             "log_errors": self.logger.errors,
         })
 
-    # ------------------------------------------------------------------ pumps
+    def _end(self) -> None:
+        """Stop everything the session runs (pumps, timers, writers); ``run`` then finishes."""
+        if self._tg is not None:
+            self._tg.cancel_scope.cancel()
+
+    # ------------------------------------------------------------------ reading
 
     async def _client_pump(self) -> None:
-        edge = self.edge
-        stats = self.stats
+        box = self._to_upstream_box
+        assert box is not None
         while True:
             try:
                 message = await self.client.recv()
             except ClientGone:
-                self.client_gone = True
-                self.close_reason = self.close_reason or "client disconnected"
-                self._tg.cancel_scope.cancel()
+                self._client_closed()
                 return
-            stats.frames_in += 1
-            stats.bytes_in += len(message)
-            try:
-                events, edge_actions = edge.inbound(message)
-            except ClientEventError as exc:
-                await self._client_error(exc, None)
-                continue
-            if edge_actions:
-                await self._execute(edge_actions)
-            for event in events:
-                await self._inbound_event(event)
+            self._on_client_message(message)
+            await box.drained()
 
-    async def _inbound_event(self, event: Event | Signal) -> None:
+    async def _upstream_pump(self) -> None:
+        assert self.upstream is not None
+        up = self.upstream
+        box = self._to_client_box
+        while True:
+            try:
+                frame = await up.receive()
+            except UpstreamClosed as exc:
+                self._upstream_lost(exc.code, exc.reason)
+                return
+            self._on_upstream_frame(frame)
+            await box.drained()
+
+    def _client_closed(self) -> None:
+        self.client_gone = True
+        self.close_reason = self.close_reason or "client disconnected"
+        self._end()
+
+    def _upstream_closed(self) -> None:
+        code, reason = self.upstream.received_close() or (1006, "connection lost without a close frame")  # type: ignore[union-attr]
+        self._upstream_lost(code, reason)
+
+    # ------------------------------------------------------------------ handling one frame
+
+    def _on_client_message(self, message: str | bytes) -> None:
+        stats = self.stats
+        stats.frames_in += 1
+        stats.bytes_in += len(message)
+        try:
+            events, edge_actions = self.edge.inbound(message)
+        except ClientEventError as exc:
+            self._client_error(exc, None)
+            return
+        if edge_actions:
+            self._execute(edge_actions)
+        for event in events:
+            self._inbound_event(event)
+
+    def _inbound_event(self, event: Event | Signal) -> None:
         s = self.session
         if isinstance(event, Event) and self.logger.wants(event.type):
             self.logger.record("event", s, direction="client->upstream", event_type=event.type, payload=event.data)
         try:
             actions = self._inbound(session=s, event=event)
         except ClientEventError as exc:
-            await self._client_error(exc, event)
+            self._client_error(exc, event)
             return
         except Exception as exc:
-            await self._plugin_failure("translate_inbound", exc, event)
+            self._plugin_failure("translate_inbound", exc, event)
             return
         if actions is None:
             if isinstance(event, Event):
-                await self._client_error(ClientEventError(
+                self._client_error(ClientEventError(
                     f"The provider does not support {event.type!r}.", code="unsupported_event", param="type"), event)
             return
-        await self._execute(actions)
+        self._execute(actions)
 
-    async def _upstream_pump(self) -> None:
-        assert self.upstream is not None
-        up = self.upstream
+    def _on_upstream_frame(self, frame: Any) -> None:
         stats = self.stats
-        while True:
-            try:
-                frame = await up.receive()
-            except UpstreamClosed as exc:
-                await self._upstream_lost(exc.code, exc.reason)
-                return
-            stats.frames_out += 1
-            if isinstance(frame, (str, bytes)):
-                stats.bytes_out += len(frame)
-            await self._outbound_actions(frame)
-
-    async def _outbound_actions(self, frame: Any) -> None:
+        stats.frames_out += 1
+        if isinstance(frame, (str, bytes)):
+            stats.bytes_out += len(frame)
         try:
             actions = self._outbound(session=self.session, frame=frame)
         except ClientEventError as exc:
-            await self._client_error(exc, None)
+            self._client_error(exc, None)
             return
         except Exception as exc:
-            await self._plugin_failure("translate_outbound", exc, frame if isinstance(frame, Signal) else None)
+            self._plugin_failure("translate_outbound", exc, frame if isinstance(frame, Signal) else None)
             return
         if actions:
-            await self._execute(actions)
+            self._execute(actions)
 
-    async def _upstream_lost(self, code: int, reason: str) -> None:
+    def _upstream_lost(self, code: int, reason: str) -> None:
         s = self.session
         actions: Sequence[Any] | None
         try:
@@ -303,29 +388,25 @@ class Relay:
             actions.append(Close(client_close_code(code), reason or "upstream closed", error_object(
                 f"The upstream {label} closed the connection with code {code}" + (f": {reason}" if reason else "."),
                 code="upstream_closed", type="server_error")))
-        await self._execute(actions)
+        self._execute(actions)
 
     # ------------------------------------------------------------------ actions
 
-    async def _execute(self, actions: Sequence[Any]) -> None:
+    def _execute(self, actions: Sequence[Any]) -> None:
         for action in actions:
             kind = type(action)
             if kind is ToUpstream:
-                try:
-                    await self.upstream.send(action.frame)  # type: ignore[union-attr]
-                except UpstreamClosed:
-                    # The receive side sees the close too and ends the session.
-                    log.debug("session %s: send on a closed upstream", self.session.id)
+                self._to_upstream_box.put(action.frame)  # type: ignore[union-attr]
             elif kind is ToClient:
-                await self._to_client(action.event)
+                self._to_client(action.event)
             elif kind is Schedule:
                 self._schedule(action)
             elif kind is Close:
-                await self._close(action)
+                self._close(action)
             else:
                 raise TypeError(f"unknown action {action!r}")
 
-    async def _to_client(self, event_or_dict: Event | dict[str, Any]) -> None:
+    def _to_client(self, event_or_dict: Event | dict[str, Any]) -> None:
         event = Event.from_data(event_or_dict) if type(event_or_dict) is dict else cast(Event, event_or_dict)
         t = event.type
         if t == "response.done":
@@ -335,18 +416,21 @@ class Relay:
         if self.logger.wants(t):
             self.logger.record("event", self.session, direction="upstream->client", event_type=t, payload=event.data)
         text = self.edge.outbound(event)
-        if text is not None:
-            await self._send_client_text(text)
+        if text is not None and not self.client_gone:
+            self._to_client_box.put(text)
 
-    async def _send_client_text(self, text: str) -> None:
-        if self.client_gone:
-            return
-        try:
-            await self.client.send(text)
-        except ClientGone:
-            self.client_gone = True
-            if self._tg is not None:
-                self._tg.cancel_scope.cancel()
+    def _client_send_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, ClientGone):
+            self._client_closed()
+        else:
+            log.warning("session %s: sending to the client failed: %r", self.session.id, exc)
+
+    def _upstream_send_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, UpstreamClosed):
+            # The receive side sees the close too and ends the session.
+            log.debug("session %s: send on a closed upstream", self.session.id)
+        else:
+            self._internal_error(exc)
 
     def _error_frame(self, error: dict[str, Any]) -> dict[str, Any]:
         """Wrap an error object (``error_object``) into an OpenAI ``error`` event."""
@@ -358,35 +442,33 @@ class Relay:
         except ClientGone:
             self.client_gone = True
 
-    async def _client_error(self, exc: ClientEventError, event: Event | Signal | None) -> None:
+    def _client_error(self, exc: ClientEventError, event: Event | Signal | None) -> None:
         err = exc.to_error()
         if err.get("event_id") is None and isinstance(event, Event):
             try:
                 err["event_id"] = event.event_id
             except ValueError:
                 pass
-        await self._to_client(self._error_frame(err))
+        self._to_client(self._error_frame(err))
 
-    async def _plugin_failure(self, hook: str, exc: Exception, event: Any) -> None:
+    def _plugin_failure(self, hook: str, exc: Exception, event: Any) -> None:
         s = self.session
         plugin = s.deployment.provider if s.deployment else "?"
         log.error("session %s: plugin %r raised in %s: %r", s.id, plugin, hook, exc, exc_info=exc)
         eid = event.event_id if isinstance(event, Event) else None
-        await self._to_client(self._error_frame(error_object(
+        self._to_client(self._error_frame(error_object(
             f"Internal error in the {plugin} provider while handling "
             f"{getattr(event, 'type', 'an upstream frame')!r}; the session continues.",
             code="internal_error", type="server_error", event_id=eid)))
 
-    async def _close(self, action: Close) -> None:
+    def _close(self, action: Close) -> None:
         if self.closing:
             return
         self.closing = True
         self.close_code, self.close_reason = action.code, action.reason
         if action.error is not None and not self.client_gone:
-            with anyio.CancelScope(shield=True), anyio.move_on_after(1):
-                await self._to_client(self._error_frame(action.error))
-        if self._tg is not None:
-            self._tg.cancel_scope.cancel()
+            self._to_client(self._error_frame(action.error))
+        self._end()
 
     def _schedule(self, action: Schedule) -> None:
         name = action.signal.name
@@ -406,6 +488,6 @@ class Relay:
                 del self._timers[signal.name]
             if signal.name.startswith("rt.edge."):
                 for event in self.edge.on_timer(signal):
-                    await self._inbound_event(event)
+                    self._inbound_event(event)
             else:
-                await self._inbound_event(signal)
+                self._inbound_event(signal)

@@ -56,12 +56,16 @@ class HandshakeInfo:
 
 
 class WebSocketClient:
-    """:class:`~rt_core.relay.ClientChannel` over a ``websockets`` server connection."""
+    """:class:`~rt_core.relay.ClientChannel` over a WebSocket server connection."""
 
-    __slots__ = ("ws",)
+    __slots__ = ("ws", "direct", "send_now", "writable")
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws
+        #: The picows connection when it delivers by callback (rt_core.wsdirect), else None.
+        self.direct = ws if hasattr(ws, "deliver_to") else None
+        self.send_now = ws.send_now if self.direct is not None else None
+        self.writable = ws.writable if self.direct is not None else None
 
     async def recv(self) -> str | bytes:
         try:

@@ -5,8 +5,10 @@ implementation) ships the same API as ``picows.websockets``; measured on the
 same load it costs about half the CPU per frame (see docs/performance.md), so
 rt uses it when it is installed (``pip install rt-core[fast]``) and falls back
 to ``websockets`` otherwise.  ``RT_WS=websockets`` or ``RT_WS=picows`` forces
-a choice.  Nothing outside this module imports either library's server or
-client API.
+a choice.  On picows the connections also deliver messages by callback and
+send without awaiting (:mod:`rt_core.wsdirect`), which the relay uses when
+both sides of a session support it.  Nothing outside this module (and
+``wsdirect``) imports either library's server or client API.
 """
 
 from __future__ import annotations
@@ -43,9 +45,10 @@ if IMPL == "picows":
         InvalidStatus,
         InvalidURI,
         Response,
-        connect,
-        serve,
     )
+
+    # Same API, plus callback delivery for the relay's hot path (wsdirect).
+    from .wsdirect import connect, serve
 else:
     from websockets.asyncio.client import connect  # type: ignore[assignment]
     from websockets.asyncio.server import serve  # type: ignore[assignment]

@@ -189,6 +189,25 @@ class GeminiUpstream:
             # The receive side reports the drop; keep the frame for a resumed connection.
             self._hold(frame)
 
+    def send_now(self, frame: Any) -> bool:
+        """Write ``frame`` without waiting when the current socket can take it.
+
+        False (the relay then awaits :meth:`send`) for a :class:`Reconnect`,
+        during a swap or after a drop, and when the socket cannot write now.
+        """
+        if isinstance(frame, Reconnect):
+            return False
+        ws = self._ws
+        if ws is None or self._swapping or self._dropped_generation == self._generation:
+            return False
+        return ws.send_now(frame)
+
+    async def writable(self) -> None:
+        """Return once the current socket's write buffer has room."""
+        ws = self._ws
+        if ws is not None:
+            await ws.writable()
+
     async def receive(self) -> Any:
         while True:
             marker = self._pending_marker

@@ -1,0 +1,127 @@
+"""Ordered sends to one side of a session that the caller never waits for.
+
+The relay handles a frame start to finish without awaiting (so it can run
+inside a socket's receive callback, see :mod:`rt_core.wsdirect`).  Whatever
+that frame produces for a side goes through its :class:`Outbox`:
+
+* when the side can write at once (``send_now`` returns True) and nothing is
+  queued, the message is written there and then -- the common case, no task;
+* otherwise it is queued and one writer task awaits the side's ``send`` in
+  order (a Gemini reconnect, a Bedrock stream, the pure-Python websockets
+  library), so nothing accepted is dropped and order is kept.
+
+:meth:`Outbox.drained` is what a reading loop awaits after each frame: a
+full queue, or a socket whose write buffer is over its high water mark,
+slows the reader down instead of growing memory.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+__all__ = ["Outbox"]
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    """Sends to one side, in order, without making the caller wait.
+
+    :param send: the side's ``async send(item)``.
+    :param send_now: a sync ``send_now(item) -> bool`` (False: not possible
+        now, use ``send``), or None.
+    :param writable: ``async writable()`` that returns once the side's write
+        buffer has room, or None.
+    :param on_error: called with the exception a queued ``send`` raised.
+    :param high: queued items at which :meth:`drained` starts to wait ...
+    :param low: ... until no more than this many are left.
+    """
+
+    def __init__(
+        self,
+        send: Callable[[Any], Awaitable[None]],
+        send_now: Callable[[Any], bool] | None,
+        writable: Callable[[], Awaitable[None]] | None,
+        on_error: Callable[[BaseException], None],
+        *,
+        high: int = 64,
+        low: int = 16,
+    ) -> None:
+        self._send = send
+        self._send_now = send_now
+        self._writable = writable
+        self._on_error = on_error
+        self._queue: deque[Any] = deque()
+        self._spawn: Callable[..., Any] | None = None
+        self._writing = False
+        self._space: anyio.Event | None = None
+        self.high, self.low = high, low
+
+    def start(self, spawn: Callable[..., Any]) -> None:
+        """Where writer tasks run (the session's task group); queued items start moving."""
+        self._spawn = spawn
+        if self._queue and not self._writing:
+            self._writing = True
+            spawn(self._writer)
+
+    def stop(self) -> None:
+        """No more writer tasks (the session is ending; :meth:`flush` sends the rest)."""
+        self._spawn = None
+
+    def put(self, item: Any) -> None:
+        """Send ``item`` after everything put before it."""
+        queue = self._queue
+        if not queue:
+            send_now = self._send_now
+            if send_now is not None and send_now(item):
+                return
+        queue.append(item)
+        if not self._writing and self._spawn is not None:
+            self._writing = True
+            self._spawn(self._writer)
+
+    async def _writer(self) -> None:
+        queue = self._queue
+        try:
+            while queue:
+                item = queue.popleft()
+                try:
+                    await self._send(item)
+                except Exception as exc:
+                    self._on_error(exc)
+                if self._space is not None and len(queue) <= self.low:
+                    self._space.set()
+                    self._space = None
+        finally:
+            self._writing = False
+
+    async def drained(self) -> None:
+        """Return once there is room: queue at or below ``low`` after passing ``high``,
+        and the side's write buffer below its mark."""
+        if len(self._queue) > self.high:
+            while len(self._queue) > self.low and self._writing:
+                space = self._space = self._space or anyio.Event()
+                await space.wait()
+        if self._writable is not None:
+            await self._writable()
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    async def flush(self, timeout: float) -> None:
+        """Send what is still queued (writer tasks are gone), within ``timeout`` s."""
+        queue = self._queue
+        with anyio.move_on_after(timeout):
+            while queue:
+                item = queue.popleft()
+                try:
+                    await self._send(item)
+                except Exception as exc:
+                    log.debug("flushing a session's queued send failed: %r", exc)
+                    queue.clear()
+        queue.clear()
