@@ -31,6 +31,8 @@ from .voices import gemini_voice
 
 __all__ = ["ClientSide"]
 
+_AUDIO_FRAME_TAIL = wire.AUDIO_FRAME_TAIL
+
 log = logging.getLogger(__name__)
 
 
@@ -52,7 +54,7 @@ class ClientSide(TranslatorState):
             self.input_ms += conv.ms_in - before
             if not b64:
                 return []
-            frame = conv.head + b64 + wire.AUDIO_FRAME_TAIL
+            frame = f"{conv.head}{b64}{_AUDIO_FRAME_TAIL}"  # one copy of the audio, no JSON encoder
             self.user_input_unanswered = True
             if self.phase == "ready" and not self.pending_turns:
                 self.content_sent = True

@@ -162,15 +162,7 @@ class GeminiSide(TranslatorState):
             self._open_audio_message(resp, actions)
             if resp.message is None or resp.message.closed:
                 return
-            conv = self.out_conv
-            before = conv.ms_out
-            try:
-                out = conv.convert_b64(data)
-            except ValueError:
-                log.warning("Gemini sent audio that is not valid base64; dropped")
-                return
-            if out:
-                actions.append(ToClient(resp.audio_delta(out, conv.ms_out - before)))
+            self._audio_out(resp, data, actions)
             return
         text = part.get("text")
         if isinstance(text, str) and text:
@@ -186,6 +178,42 @@ class GeminiSide(TranslatorState):
                 actions.extend(ToClient(e) for e in resp.open_message("text"))
             if resp.message is not None and not resp.message.closed:
                 actions.extend(ToClient(e) for e in resp.text_delta(text))
+
+    def _audio_out(self, resp: ResponseState, data: str, actions: list[Action]) -> None:
+        """Gemini's audio (base64) to the client's output format, as one audio delta."""
+        conv = self.out_conv
+        before = conv.ms_out
+        try:
+            out = conv.convert_b64(data)
+        except ValueError:
+            log.warning("Gemini sent audio that is not valid base64; dropped")
+            return
+        if out:
+            actions.append(ToClient(resp.audio_delta(out, conv.ms_out - before)))
+
+    def _streaming_audio(self, data: str) -> list[Action] | None:
+        """The actions for a one-part audio message (:func:`wire.server_audio_part`)
+        in the steady state -- a reply whose audio message is already open, or a
+        turn being dropped -- else ``None``: the caller takes the general path.
+
+        Exactly what :meth:`_message` does with that message in those states
+        (the same checks in the same order, the same state changes), without
+        walking its dicts.
+        """
+        if self.held is not None:
+            return None  # _hold
+        if self.suppress_turn:
+            return []  # _content → _model_part → _reply drops it
+        resp = self.resp
+        if resp is None or not resp.started or resp.modalities != ["audio"]:
+            return None  # a new reply, or audio where none is shown
+        m = resp.message
+        if m is None or m.closed:
+            return None
+        self.tool_turn_open = False  # as _reply
+        actions: list[Action] = []
+        self._audio_out(resp, data, actions)
+        return actions
 
     def _turn_complete(self, actions: list[Action]) -> None:
         self.orphan_transcript = []

@@ -34,12 +34,35 @@ from rt_core.audio import AudioConverter, AudioFormat
 
 from . import wire
 
-__all__ = ["InputAudio", "InputAudioRate", "decode_b64", "upstream_format"]
+__all__ = ["InputAudio", "InputAudioRate", "decode_b64", "plain_b64_len", "upstream_format"]
 
 #: The ``input_audio_rate`` setting: ``"native"`` or a rate in Hz to resample to.
 InputAudioRate = Literal["native"] | int
 
 _URLSAFE_TO_STANDARD: Final = str.maketrans("-_", "+/")
+_B64_ALPHABET: Final = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+#: Every byte of the standard base64 alphabet → ``A``, any other byte → NUL.
+_B64_TO_A: Final = bytes(0x41 if b in _B64_ALPHABET else 0 for b in range(256))
+
+
+def plain_b64_len(b64: str) -> int:
+    """The decoded length of ``b64`` if it is standard, padded base64 -- text
+    ``binascii.a2b_base64(b64, strict_mode=True)`` accepts -- else ``-1`` (it
+    may still be valid in another spelling: decode it to find out).
+
+    Checking costs less than half of decoding (one ``bytes.translate``), and
+    the OpenAI SDKs send exactly this spelling.
+    """
+    if not b64.isascii():
+        return -1
+    n = len(b64)
+    if n & 3:
+        return -1
+    body = b64.rstrip("=")
+    k = len(body)
+    if n - k > 2 or body.encode("ascii").translate(_B64_TO_A) != b"A" * k:
+        return -1
+    return k * 3 >> 2
 
 
 def upstream_format(client: AudioFormat, rate: InputAudioRate) -> AudioFormat:
@@ -101,14 +124,19 @@ class InputAudio:
         """The next client chunk (base64) as standard base64 of :attr:`dst`; may be ``""``.
 
         In passthrough the usual chunk -- standard padded base64 of whole
-        samples -- is decoded only to be checked (about 1 µs for 20 ms) and the
-        client's own text is returned; anything else is re-encoded.
+        samples -- is only checked (:func:`plain_b64_len`, not decoded) and the
+        client's own text is returned; anything else is decoded and re-encoded.
 
         :raises ValueError: not base64.
         """
         conv = self._conv
         if conv is not None:
             return conv.convert_b64(b64)
+        if not self._carry:
+            n = plain_b64_len(b64)
+            if n >= 0 and not n & 1:
+                self._bytes_in += n
+                return b64
         try:
             raw = binascii.a2b_base64(b64, strict_mode=True)
         except binascii.Error:

@@ -33,6 +33,8 @@ __all__ = ["ResponseState", "MessageState", "Emitter"]
 
 Events = list[Any]  # dicts, or Event for pre-serialised hot-path events
 
+_AUDIO_DELTA_START = '{"type":"response.output_audio.delta","event_id":"'
+
 
 class Emitter:
     """Makes server events, each with a fresh ``event_id``."""
@@ -57,6 +59,8 @@ class MessageState:
     chunks: list[str] = field(default_factory=list)  # transcript (audio) or text pieces
     audio_ms: float = 0.0
     closed: bool = False
+    #: The constant middle of this message's audio deltas (built at the first one).
+    audio_delta_head: str = ""
 
     @property
     def text(self) -> str:
@@ -159,12 +163,13 @@ class ResponseState:
         assert m is not None
         m.audio_ms += ms
         m.info.audio_ms = m.audio_ms
-        text = (
-            '{"type":"response.output_audio.delta","event_id":"' + self.emit.ids("event")
-            + '","response_id":"' + self.id + '","item_id":"' + m.item_id
-            + '","output_index":' + str(m.output_index) + ',"content_index":0,"delta":"' + b64 + '"}'
-        )
-        return Event("response.output_audio.delta", text=text)
+        head = m.audio_delta_head
+        if not head:
+            head = m.audio_delta_head = (
+                '","response_id":"' + self.id + '","item_id":"' + m.item_id
+                + '","output_index":' + str(m.output_index) + ',"content_index":0,"delta":"'
+            )
+        return Event("response.output_audio.delta", f'{_AUDIO_DELTA_START}{self.emit.ids("event")}{head}{b64}"}}')
 
     def transcript_delta(self, text: str) -> Events:
         m = self.message

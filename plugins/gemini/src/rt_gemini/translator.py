@@ -80,6 +80,8 @@ class GeminiTranslator(ClientSide, GeminiSide, ConnectionLifecycle):
         }
 
     def inbound(self, event: Event | Signal) -> list[Action]:
+        if type(event) is Event and event.type == "input_audio_buffer.append":
+            return self._append(event)  # the hot path first
         if isinstance(event, TimerFired):
             return self._timer(event)
         if isinstance(event, Signal):
@@ -115,7 +117,17 @@ class GeminiTranslator(ClientSide, GeminiSide, ConnectionLifecycle):
         return actions
 
     def outbound(self, frame: Any) -> list[Action] | None:
-        if isinstance(frame, (bytes, bytearray, memoryview, str)):
+        kind = type(frame)
+        if kind is bytes or kind is str or isinstance(frame, (bytes, bytearray, memoryview, str)):
+            part = wire.server_audio_part(frame) if kind is bytes or kind is str else None
+            if part is not None:
+                # The reply's audio, dozens of frames a second: no json.loads, no dict walk.
+                fast = self._streaming_audio(part[1])
+                if fast is not None:
+                    return fast
+                actions: list[Action] = []
+                self._message(wire.audio_part_message(*part), actions)
+                return actions
             try:
                 m = wire.parse_server_frame(frame)
             except ValueError as exc:
@@ -123,7 +135,7 @@ class GeminiTranslator(ClientSide, GeminiSide, ConnectionLifecycle):
                 return [ToClient(error_event(
                     "Gemini Live sent a malformed frame; it was ignored.", code="upstream_protocol_error",
                     type="server_error", ids=self.ids))]
-            actions: list[Action] = []
+            actions = []
             self._message(m, actions)
             return actions
         if isinstance(frame, UpstreamOpened):

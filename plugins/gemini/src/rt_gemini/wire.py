@@ -8,8 +8,9 @@ are used where clarity matters more than speed: building ``setup``,
 
 The audio hot path does not go through pydantic: :func:`audio_frame_head`
 gives a fixed template per input sample rate (cached), the translator splices
-the base64 text into it, and server frames are read with ``json.loads`` (see
-:func:`parse_server_frame`).
+the base64 text into it; server frames are read with ``json.loads`` (see
+:func:`parse_server_frame`), except the one shape that carries the reply's
+audio, which :func:`server_audio_part` recognises without building dicts.
 
 Server → client frames arrive as JSON in *binary* WebSocket frames (Google's
 service sends opcode 2); client → server frames are sent as text.
@@ -18,7 +19,9 @@ service sends opcode 2); client → server frames are sent as text.
 from __future__ import annotations
 
 import json
+import json.decoder
 import re
+from collections.abc import Callable
 from functools import cache
 from typing import Any, Literal
 
@@ -36,7 +39,7 @@ __all__ = [
     "OUTPUT_AUDIO_RATE", "INPUT_AUDIO_RATE", "MIN_INPUT_RATE", "MAX_INPUT_RATE", "AUDIO_FRAME_PREFIX",
     "AUDIO_FRAME_TAIL", "input_audio_mime", "audio_frame_head", "setup_frame", "audio_frame", "client_content_frame", "tool_response_frame", "text_input_frame",
     "ACTIVITY_START_FRAME", "ACTIVITY_END_FRAME", "AUDIO_STREAM_END_FRAME",
-    "parse_server_frame", "parse_duration",
+    "parse_server_frame", "server_audio_part", "audio_part_message", "parse_duration",
 ]
 
 #: Gemini Live's native input rate (pcm16).  Google resamples pcm16 sent at any
@@ -269,6 +272,85 @@ def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> dict[str,
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object from Gemini, got {type(data).__name__}")
     return data
+
+
+#: ``json``'s own (C) string scanner: ``(text, index after the opening quote)`` →
+#: ``(value, index after the closing quote)``; ValueError on an invalid string.
+#: (typeshed does not declare it.)
+_scanstring: Callable[[str, int], tuple[str, int]] = getattr(json.decoder, "scanstring")
+
+# JSON's own whitespace (RFC 8259), the same set ``json.loads`` skips.
+_WS = r"[ \t\n\r]*"
+
+
+def _open(key: str) -> str:
+    return r"\{" + _WS + '"' + key + '"' + _WS + ":" + _WS
+
+
+#: ``{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/…","data":"``
+#: in any JSON spacing; group 1 is the MIME type (no escapes in it).
+_AUDIO_PART_HEAD = re.compile(
+    _WS + _open("serverContent") + _open("modelTurn") + _open("parts") + r"\[" + _WS + _open("inlineData")
+    + r'\{' + _WS + '"mimeType"' + _WS + ":" + _WS + r'"(audio/[^"\\\x00-\x1f]*)"' + _WS + "," + _WS
+    + '"data"' + _WS + ":" + _WS + '"'
+)
+#: What follows the ``data`` string: ``}}]}}}`` in any JSON spacing, then nothing.
+_AUDIO_PART_TAIL = re.compile(_WS + (r"\}" + _WS) * 2 + r"\]" + _WS + (r"\}" + _WS) * 3)
+
+
+_AUDIO_OUT_MIME = f"audio/pcm;rate={OUTPUT_AUDIO_RATE}"
+_COMPACT_AUDIO_HEAD = '{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"' + _AUDIO_OUT_MIME + '","data":"'
+#: Exact heads (up to the data string) of the audio frames seen on the wire:
+#: compact, and Python's default ``json.dumps`` spacing.  Anything else goes
+#: through :data:`_AUDIO_PART_HEAD`.
+_KNOWN_AUDIO_HEADS = (_COMPACT_AUDIO_HEAD, _COMPACT_AUDIO_HEAD.replace(",", ", ").replace(":", ": "))
+
+
+def server_audio_part(frame: str | bytes) -> tuple[str, str] | None:
+    """``(mimeType, data)`` when ``frame`` is exactly a one-part audio message::
+
+        {"serverContent": {"modelTurn": {"parts": [
+            {"inlineData": {"mimeType": "audio/…", "data": "<base64>"}}]}}}
+
+    in any JSON whitespace, else ``None`` (the caller then parses the frame).
+
+    This is the frame Gemini streams a reply's audio in, dozens per second:
+    recognising it costs a fraction of ``json.loads`` and builds no dicts.  The
+    ``data`` string is decoded by :mod:`json`'s own string scanner, so escapes
+    and invalid strings mean what they mean to ``json.loads``; any other key,
+    key order or value shape is left to the general path.  When this returns a
+    pair, ``json.loads(frame) == audio_part_message(*pair)``.
+    """
+    if type(frame) is bytes:
+        try:
+            text = frame.decode()
+        except UnicodeDecodeError:
+            return None
+    elif type(frame) is str:
+        text = frame
+    else:
+        return None
+    for head in _KNOWN_AUDIO_HEADS:  # no regex needed
+        if text.startswith(head):
+            mime, start = _AUDIO_OUT_MIME, len(head)
+            break
+    else:
+        m = _AUDIO_PART_HEAD.match(text)
+        if m is None:
+            return None
+        mime, start = m.group(1), m.end()
+    try:
+        data, end = _scanstring(text, start)
+    except ValueError:
+        return None
+    if _AUDIO_PART_TAIL.fullmatch(text, end) is None:
+        return None
+    return mime, data
+
+
+def audio_part_message(mime: str, data: str) -> dict[str, Any]:
+    """The parsed form of the frame :func:`server_audio_part` recognised."""
+    return {"serverContent": {"modelTurn": {"parts": [{"inlineData": {"mimeType": mime, "data": data}}]}}}
 
 
 _DURATION = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(s|ms)?\s*$")
