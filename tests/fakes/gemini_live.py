@@ -317,13 +317,16 @@ class FakeGeminiLive:
     async def running(self) -> AsyncIterator[FakeGeminiLive]:
         async with anyio.create_task_group() as tg:
             self._tg = tg
-            async with serve(self._handler, "127.0.0.1", 0, process_request=self._process_request,
-                             compression=None, max_size=None) as server:
-                self.port = next(iter(server.sockets)).getsockname()[1]
-                try:
+            # Cancel only after the server has closed: cancelling first made its
+            # close raise CancelledError over the body's own exception, which the
+            # task group then swallowed -- a failing assert inside passed.
+            try:
+                async with serve(self._handler, "127.0.0.1", 0, process_request=self._process_request,
+                                 compression=None, max_size=None) as server:
+                    self.port = next(iter(server.sockets)).getsockname()[1]
                     yield self
-                finally:
-                    tg.cancel_scope.cancel()
+            finally:
+                tg.cancel_scope.cancel()
 
     def _process_request(self, connection: ServerConnection, request: Any) -> Response | None:
         path = request.path.split("?")[0]

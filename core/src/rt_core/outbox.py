@@ -32,35 +32,30 @@ log = logging.getLogger(__name__)
 class Outbox:
     """Sends to one side, in order, without making the caller wait.
 
-    :param send: the side's ``async send(item)``.
-    :param send_now: a sync ``send_now(item) -> bool`` (False: not possible
-        now, use ``send``), or None.
-    :param writable: ``async writable()`` that returns once the side's write
-        buffer has room, or None.
+    :param channel: the side: ``async send(item)``, and optionally a sync
+        ``send_now(item) -> bool`` (False: not possible now, use ``send``),
+        ``async writable()`` (returns once the write buffer has room) and
+        ``write_paused`` (True while it is over its mark).
     :param on_error: called with the exception a queued ``send`` raised.
-    :param high: queued items at which :meth:`drained` starts to wait ...
+    :param high: queued items at which the side counts as congested ...
     :param low: ... until no more than this many are left.
     """
 
-    def __init__(
-        self,
-        send: Callable[[Any], Awaitable[None]],
-        send_now: Callable[[Any], bool] | None,
-        writable: Callable[[], Awaitable[None]] | None,
-        on_error: Callable[[BaseException], None],
-        *,
-        high: int = 64,
-        low: int = 16,
-    ) -> None:
-        self._send = send
-        self._send_now = send_now
-        self._writable = writable
+    def __init__(self, channel: Any, on_error: Callable[[BaseException], None], *, high: int = 64, low: int = 16) -> None:
+        self._channel = channel
+        self._send: Callable[[Any], Awaitable[None]] = channel.send
+        self._send_now: Callable[[Any], bool] | None = getattr(channel, "send_now", None)
+        self._writable: Callable[[], Awaitable[None]] | None = getattr(channel, "writable", None)
         self._on_error = on_error
         self._queue: deque[Any] = deque()
         self._spawn: Callable[..., Any] | None = None
         self._writing = False
         self._space: anyio.Event | None = None
         self.high, self.low = high, low
+
+    def congested(self) -> bool:
+        """True when a reader feeding this side should stop until :meth:`drained`."""
+        return len(self._queue) > self.high or bool(getattr(self._channel, "write_paused", False))
 
     def start(self, spawn: Callable[..., Any]) -> None:
         """Where writer tasks run (the session's task group); queued items start moving."""

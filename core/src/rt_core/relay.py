@@ -139,8 +139,7 @@ class Relay:
         self._timers: dict[str, anyio.CancelScope] = {}
         self._inbound: Any = None
         self._outbound: Any = None
-        self._to_client_box = Outbox(client.send, getattr(client, "send_now", None),
-                                     getattr(client, "writable", None), self._client_send_failed)
+        self._to_client_box = Outbox(client, self._client_send_failed)
         self._to_upstream_box: Outbox | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -159,8 +158,7 @@ class Relay:
                     await self._send_client_raw(self._error_frame(exc.error))
                 return
             up = self.upstream = conn.upstream
-            self._to_upstream_box = Outbox(up.send, getattr(up, "send_now", None),
-                                           getattr(up, "writable", None), self._upstream_send_failed)
+            self._to_upstream_box = Outbox(up, self._upstream_send_failed)
             self.stats.frames_out += conn.frames
             self.stats.bytes_out += conn.bytes
             assert s.deployment is not None
@@ -185,41 +183,60 @@ class Relay:
                 await self._finish(started)
 
     def _start_reading(self, tg: Any) -> None:
-        """Callbacks on both sockets when both can, else a pump task per side."""
+        """Read each side in its socket's callbacks when it can, else with a pump task."""
+        if self.closing or self._to_upstream_box is None:
+            return
         cdirect = getattr(self.client, "direct", None)
         udirect = getattr(self.upstream, "direct", None)
-        if self.closing:
-            return
-        if cdirect is not None and udirect is not None:
-            self.mode = "direct"
-            # A side whose write buffer fills stops reading on the other side.
-            udirect.on_write_paused = cdirect.pause_reading
-            cdirect.on_write_paused = udirect.pause_reading
+        if cdirect is not None:
             cdirect.on_closed = self._client_closed
+            self._read_in_callbacks(cdirect, self._on_client_message, self._to_upstream_box)
+        else:
+            tg.start_soon(self._client_pump)
+        if udirect is not None:
             udirect.on_closed = self._upstream_closed
-            for message in cdirect.deliver_to(self._guarded(self._on_client_message)):
-                self._on_client_message(message)
-            for frame in udirect.deliver_to(self._guarded(self._on_upstream_frame)):
-                self._on_upstream_frame(frame)
-            if cdirect.is_gone():
-                self._client_closed()
-            elif udirect.is_gone():
-                self._upstream_closed()
-            # The session lives until a callback, a timer or shutdown ends it (``_end``).
-            tg.start_soon(anyio.sleep_forever)
-            return
-        self.mode = "pumps"
-        tg.start_soon(self._upstream_pump)
-        tg.start_soon(self._client_pump)
+            self._read_in_callbacks(udirect, self._on_upstream_frame, self._to_client_box)
+        else:
+            tg.start_soon(self._upstream_pump)
+        self.mode = {(True, True): "direct", (False, False): "pumps"}.get(
+            (cdirect is not None, udirect is not None), "client-direct" if cdirect is not None else "upstream-direct")
+        if cdirect is not None and cdirect.is_gone():
+            self._client_closed()
+        elif udirect is not None and udirect.is_gone():
+            self._upstream_closed()
+        # The session lives until a callback, a pump, a timer or shutdown ends it (``_end``).
+        tg.start_soon(anyio.sleep_forever)
 
-    def _guarded(self, handle: Any) -> Any:
-        """``handle`` for a socket callback: a bug ends this session, never the socket's reader."""
-        def call(message: Any) -> None:
+    def _read_in_callbacks(self, source: Any, handle: Any, destination: Outbox) -> None:
+        """Handle each of ``source``'s messages inside its socket callback.
+
+        After each one, if ``destination`` is congested (its write buffer is
+        over the mark, or sends are queued), ``source`` stops reading until
+        it has drained: TCP backpressure instead of growing memory.  A bug in
+        handling ends this session, never the socket's reader.
+        """
+        paused = False
+
+        async def resume() -> None:
+            nonlocal paused
+            await destination.drained()
+            paused = False
+            source.pause_reading(False)
+
+        def on_message(message: Any) -> None:
+            nonlocal paused
             try:
                 handle(message)
             except Exception as exc:
                 self._internal_error(exc)
-        return call
+                return
+            if not paused and destination.congested() and self._tg is not None:
+                paused = True
+                source.pause_reading(True)
+                self._tg.start_soon(resume)
+
+        for message in source.deliver_to(on_message):
+            on_message(message)
 
     def _internal_error(self, exc: BaseException) -> None:
         log.exception("session %s failed: %r", self.session.id, exc, exc_info=exc)

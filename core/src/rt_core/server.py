@@ -67,6 +67,11 @@ class WebSocketClient:
         self.send_now = ws.send_now if self.direct is not None else None
         self.writable = ws.writable if self.direct is not None else None
 
+    @property
+    def write_paused(self) -> bool:
+        """True while the socket's write buffer is over its high water mark."""
+        return self.direct is not None and bool(self.direct.write_paused)
+
     async def recv(self) -> str | bytes:
         try:
             message: str | bytes = await self.ws.recv()

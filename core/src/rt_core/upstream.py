@@ -193,6 +193,11 @@ class WebSocketUpstream:
         ws = self._ws
         return ws is not None and hasattr(ws, "send_now") and self._sends_plainly() and bool(ws.send_now(frame))
 
+    @property
+    def write_paused(self) -> bool:
+        """True while the socket's write buffer is over its high water mark."""
+        return bool(getattr(self._ws, "write_paused", False))
+
     async def writable(self) -> None:
         """Return once the socket's write buffer has room."""
         ws = self._ws

@@ -16,9 +16,10 @@ reads and every slower path work unchanged, and add:
   messages already queued are returned so the caller handles them first;
 * :meth:`~_Direct.send_now` -- write one message into the socket buffer
   without awaiting;
-* ``on_write_paused`` -- called with ``True``/``False`` when the socket's
-  write buffer passes its high/low water marks, so the relay can stop reading
-  the other side (TCP backpressure, as awaited sends give).
+* ``write_paused`` / :meth:`~_Direct.writable` / :meth:`~_Direct.pause_reading`
+  -- the write buffer is over its high water mark / wait until it is not /
+  stop reading, so the relay can stop reading the other side (TCP
+  backpressure, as awaited sends give).
 
 :func:`serve` and :func:`connect` build them; they follow
 ``picows.websockets``' own ``serve``/``connect`` (whose connection classes
@@ -60,7 +61,6 @@ class _Direct:
     """What both connection classes add (see the module docstring)."""
 
     _rt_max: int
-    on_write_paused: Callable[[bool], None] | None
     on_closed: Callable[[], None] | None
 
     def _direct_init(self, max_message_size: int) -> None:
@@ -73,7 +73,6 @@ class _Direct:
         self._rt_read_paused = False
         self._rt_gone = False
         self.write_paused = False
-        self.on_write_paused = None
         self.on_closed = None
         self._rt_transport: Any = None  # picows keeps its own attribute C-only
         self._rt_write_waiter: asyncio.Future[None] | None = None
@@ -199,17 +198,11 @@ class _Direct:
     def pause_writing(self) -> None:
         super().pause_writing()  # type: ignore[misc]
         self.write_paused = True
-        cb = self.on_write_paused
-        if cb is not None:
-            cb(True)
 
     def resume_writing(self) -> None:
         super().resume_writing()  # type: ignore[misc]
         self.write_paused = False
         self._wake_writer()
-        cb = self.on_write_paused
-        if cb is not None:
-            cb(False)
 
     async def writable(self) -> None:
         """Return once the write buffer is below its low water mark (or the socket closed)."""

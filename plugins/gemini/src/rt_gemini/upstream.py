@@ -202,6 +202,12 @@ class GeminiUpstream:
             return False
         return ws.send_now(frame)
 
+    @property
+    def write_paused(self) -> bool:
+        """True while the current socket's write buffer is over its mark."""
+        ws = self._ws
+        return ws is not None and ws.write_paused
+
     async def writable(self) -> None:
         """Return once the current socket's write buffer has room."""
         ws = self._ws
