@@ -11,6 +11,9 @@ LiteLLM) naming two models that both point at the echo fake:
 
 * ``gpt-realtime`` -> ``openai/gpt-realtime`` (passthrough path);
 * ``gemini-live`` -> ``gemini/gemini-live-bench`` (translation path).
+
+The ``floor`` target (bench/floor_relay.py) needs no config: it is pointed at
+the OpenAI echo fake on its command line.
 """
 
 from __future__ import annotations
@@ -234,6 +237,19 @@ def litellm_spec(config: Path, master_key: str, litellm_bin: Path) -> GatewaySpe
     env = {MASTER_KEY_ENV: master_key, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False",
            "NO_DOCS": "True"}
     return GatewaySpec("litellm", argv, port, env=env)
+
+
+def floor_spec(fake_port: int) -> GatewaySpec:
+    """bench/floor_relay.py: the minimal picows relay straight to the OpenAI echo fake.
+
+    No config file and no key of its own: it forwards the client's
+    ``Authorization`` header to the fake, as a byte-blind proxy would.
+    """
+    port = free_port()
+    relay = Path(__file__).with_name("floor_relay.py")
+    argv = [sys.executable, str(relay), "--host", "127.0.0.1", "--port", str(port),
+            "--upstream", f"ws://127.0.0.1:{fake_port}"]
+    return GatewaySpec("floor", argv, port)
 
 
 @dataclass

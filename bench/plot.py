@@ -3,7 +3,8 @@
 Three panels side by side: round-trip p50, round-trip p99 (both log scale, ms)
 and gateway CPU (% of one core), each against the number of sessions. Colours
 are the targets (direct, rt, LiteLLM), line styles the paths (solid =
-passthrough, dashed = Gemini translation). Drawn with matplotlib's Agg backend,
+passthrough, dashed = Gemini translation); the floor relay (passthrough only,
+when measured) is grey and dotted. Drawn with matplotlib's Agg backend,
 so it needs no display.
 
 ``python bench/plot.py RESULTS.json OUT.png``
@@ -16,9 +17,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-COLOURS = {"direct": "#444444", "rt": "#1f77b4", "litellm": "#ff7f0e"}
-NAMES = {"direct": "direct (no gateway)", "rt": "rt", "litellm": "LiteLLM"}
+TARGETS = ("direct", "floor", "rt", "litellm")
+COLOURS = {"direct": "#444444", "floor": "#999999", "rt": "#1f77b4", "litellm": "#ff7f0e"}
+NAMES = {"direct": "direct (no gateway)", "floor": "floor (picows relay)", "rt": "rt", "litellm": "LiteLLM"}
 STYLES = {"openai": ("-", "o", "passthrough"), "gemini": ("--", "s", "→ Gemini")}
+# Targets with one path only, drawn in a style of their own and named without the path.
+SINGLE_PATH_STYLES = {"direct": ("-", "o"), "floor": (":", "^")}
 
 
 def _series(results: dict[str, Any], target: str, path: str, metric: str) -> tuple[list[int], list[float]]:
@@ -48,14 +52,17 @@ def plot_results(results: dict[str, Any], out: Path) -> Path:
     panels = (("p50", "round trip p50 (ms, log)"), ("p99", "round trip p99 (ms, log)"),
               ("cpu", "gateway CPU (% of one core)"))
     for ax, (metric, title) in zip(axes, panels):
-        for target in ("direct", "rt", "litellm"):
+        for target in TARGETS:
             for path, (style, marker, path_name) in STYLES.items():
-                if target == "direct" and (path != "openai" or metric == "cpu"):
+                single = SINGLE_PATH_STYLES.get(target)
+                if (single and path != "openai") or (target == "direct" and metric == "cpu"):
                     continue
                 xs, ys = _series(results, target, path, metric)
                 if not xs:
                     continue
-                label = NAMES[target] if target == "direct" else f"{NAMES[target]} {path_name}"
+                label = NAMES[target] if single else f"{NAMES[target]} {path_name}"
+                if single:
+                    style, marker = single
                 ax.plot(xs, ys, linestyle=style, marker=marker, color=COLOURS[target], label=label)
         ax.set_title(title)
         ax.set_xlabel("concurrent sessions")

@@ -1,7 +1,8 @@
 """Markdown report of a benchmark invocation (from its results.json).
 
 The tables follow the issue's layout (p50 / p99 ms and CPU of one core per
-session count, direct vs rt vs LiteLLM) and add what makes them trustworthy:
+session count, direct vs rt vs LiteLLM, plus the ``floor`` relay when it was
+measured: the least a Python gateway on this stack can cost) and add what makes them trustworthy:
 chunks lost, the load generator's own CPU and schedule lag, whether every chunk
 reached the fake, the exact command and the machine. The issue's bar is listed
 with the measured values next to it; it is reported, never asserted.
@@ -81,33 +82,51 @@ def _lost(run: dict[str, Any] | None) -> str:
     return text
 
 
+def _has_floor(results: dict[str, Any], path: str) -> bool:
+    """Whether the floor relay was measured on this path (never on translation, nor in older results)."""
+    return any(r["target"] == "floor" and r["path"] == path for r in results.get("runs", []))
+
+
 def path_table(results: dict[str, Any], path: str) -> list[str]:
-    """One table per path: each session count on one line, the three targets side by side."""
+    """One table per path: each session count on one line, the targets side by side.
+
+    The floor's columns appear only when it was measured, so results without it
+    (older files, or ``--targets`` without floor) render exactly as before.
+    """
     sessions = results["options"]["sessions"]
+    floor_on = _has_floor(results, path)
+    floor_head = ("floor p50 / p99 ms | floor CPU % | ", "---|---:|") if floor_on else ("", "")
     lines = [
         f"### {PATH_TITLES[path]}",
         "",
-        "| sessions | direct p50 / p99 ms | rt p50 / p99 ms | rt CPU % | rt lost | LiteLLM p50 / p99 ms "
+        f"| sessions | direct p50 / p99 ms | {floor_head[0]}rt p50 / p99 ms | rt CPU % | rt lost | LiteLLM p50 / p99 ms "
         "| LiteLLM CPU % | LiteLLM lost | rt CPU ÷ LiteLLM CPU | rt p99 ÷ direct p99 | load-gen CPU % / lag p99 ms |",
-        "|---:|---|---|---:|---:|---|---:|---:|---:|---:|---|",
+        f"|---:|---|{floor_head[1]}---|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     for n in sessions:
         direct = _direct(results, n)
+        floor = find_run(results, "floor", path, n) if floor_on else None
         rt = find_run(results, "rt", path, n)
         lite = find_run(results, "litellm", path, n)
-        if not (direct or rt or lite):
+        if not (direct or floor or rt or lite):
             continue
-        lags = [r["load"] for r in (direct, rt, lite) if r]
+        lags = [r["load"] for r in (direct, floor, rt, lite) if r]
         loadgen = ", ".join(f"{_f(x['loadgen_cpu_pct'], 0)} / {_f(x['schedule_lag_ms']['p99'])}" for x in lags)
         cpu_ratio = _ratio(_cpu(rt), _cpu(lite))
         p99_ratio = _ratio(_p99(rt), _p99(direct))
+        floor_cells = (f"| {_pair(floor['load']['rtt_ms'] if floor else None)} | {_f(_cpu(floor), 1)} "
+                       if floor_on else "")
         lines.append(
-            f"| {n} | {_pair(direct['load']['rtt_ms'] if direct else None)} "
+            f"| {n} | {_pair(direct['load']['rtt_ms'] if direct else None)} {floor_cells}"
             f"| {_pair(rt['load']['rtt_ms'] if rt else None)} | {_f(_cpu(rt), 1)} | {_lost(rt)} "
             f"| {_pair(lite['load']['rtt_ms'] if lite else None)} | {_f(_cpu(lite), 1)} | {_lost(lite)} "
             f"| {_f(cpu_ratio)} | {_f(p99_ratio)} | {loadgen} |"
         )
-    lines += ["", "Load-gen column: one `CPU / lag p99` pair per run on the line (direct, rt, LiteLLM)."]
+    order = "direct, floor, rt, LiteLLM" if floor_on else "direct, rt, LiteLLM"
+    lines += ["", f"Load-gen column: one `CPU / lag p99` pair per run on the line ({order})."]
+    if floor_on:
+        lines.append("Floor: bench/floor_relay.py, a picows + uvloop relay that only forwards frames (no parsing, "
+                     "auth, routing or logging), the least any Python gateway on this stack can cost.")
     if path == "gemini":
         lines.append("Translated audio is matched by duration, so round trips include any buffering in the "
                      "gateway's resampler; *held* = trailing audio still inside it when the stream stopped.")
@@ -183,8 +202,37 @@ def bar_lines(results: dict[str, Any]) -> list[str]:
                      f"{_f(g['rss_before_mib'], 1)} MiB before (≤ +20 %) → {_check(ok)}")
     else:
         lines.append("- RSS after the 500-session run: — (no rt 500-session passthrough run)")
+    lines += floor_lines(results)
     plugins = results.get("versions", {}).get("rt_plugins") or []
     lines += ["", f"rt plugins installed during the run: {', '.join(plugins) if plugins else 'none'}.", ""]
+    return lines
+
+
+def _us_per_chunk(run: dict[str, Any] | None) -> float | None:
+    return run.get("gateway", {}).get("cpu_us_per_chunk") if run and _usable(run) else None
+
+
+def floor_lines(results: dict[str, Any]) -> list[str]:
+    """rt against the floor relay on every passthrough session count both were run at.
+
+    Not part of the issue's bar; beside it, they say how much of rt's cost any
+    Python gateway on this stack would pay anyway.
+    """
+    if not _has_floor(results, "openai"):
+        return []
+    lines = ["- Against the floor (bench/floor_relay.py, passthrough; beside the bar, not part of it):"]
+    for n in results["options"]["sessions"]:
+        floor, rt, direct = find_run(results, "floor", "openai", n), find_run(results, "rt", "openai", n), _direct(results, n)
+        if not floor:
+            continue
+        us_rt, us_floor = _us_per_chunk(rt), _us_per_chunk(floor)
+        us = f", {_f(us_rt, 0)} / {_f(us_floor, 0)} µs per chunk" if us_rt is not None or us_floor is not None else ""
+        lines.append(
+            f"  - {n} sessions: rt CPU ÷ floor CPU {_f(_ratio(_cpu(rt), _cpu(floor)))} "
+            f"(rt {_f(_cpu(rt), 1)} % / floor {_f(_cpu(floor), 1)} %{us}); "
+            f"floor p99 ÷ direct p99 {_f(_ratio(_p99(floor), _p99(direct)))} "
+            f"(floor {_f(_p99(floor))} ms / direct {_f(_p99(direct))} ms)"
+        )
     return lines
 
 
@@ -262,6 +310,8 @@ def render_markdown(results: dict[str, Any]) -> str:
     lines += memory_table(results)
     lines += bar_lines(results)
     lines += detail_table(results)
+    if results.get("notes"):
+        lines += ["### Notes", ""] + [f"- {n.splitlines()[0][:300]}" for n in results["notes"]] + [""]
     if results.get("warnings"):
         lines += ["### Warnings", ""] + [f"- {w.splitlines()[0][:300]}" for w in results["warnings"]] + [""]
     if results.get("errors"):

@@ -1,16 +1,18 @@
-"""Benchmark orchestrator: direct vs rt vs LiteLLM, side by side in one invocation.
+"""Benchmark orchestrator: direct vs floor vs rt vs LiteLLM, side by side in one invocation.
 
-    python bench/run.py --targets direct,rt,litellm --path openai,gemini \\
+    python bench/run.py --targets direct,floor,rt,litellm --path openai,gemini \\
         --sessions 1,100,200,500 --duration 20 --out docs/perf-results/
 
 What one invocation does:
 
 1. starts the echo fakes (bench/fakes.py) in their own process;
 2. ``direct``: runs the load straight to the OpenAI echo fake for every session
-   count, the floor the gateways are compared with;
-3. for each gateway (``rt`` = ``rt-core serve``, ``litellm`` = LiteLLM's proxy from
-   a throwaway virtualenv, see bench/litellm_env.py), both started from the same
-   generated config file: measures time-to-healthy and idle RSS, then for each
+   count, the baseline with no gateway in between;
+3. for each gateway (``floor`` = bench/floor_relay.py, a minimal picows relay
+   that only forwards frames, the least any Python gateway on this stack can
+   cost; ``rt`` = ``rt-core serve``; ``litellm`` = LiteLLM's proxy from a
+   throwaway virtualenv, see bench/litellm_env.py; rt and LiteLLM started from
+   the same generated config file): measures time-to-healthy and idle RSS, then for each
    path (``openai`` passthrough, ``gemini`` translation) and session count runs
    the load while reading the gateway's CPU (whole process tree) over the
    streaming window, and its RSS before, right after and after a settle pause;
@@ -50,8 +52,11 @@ from bench.loadgen import MAX_DURATION_S, MAX_SESSIONS
 from bench.procstat import TreeSample, machine_info, sample_tree
 
 BENCH_DIR = Path(__file__).resolve().parent
-TARGETS = ("direct", "rt", "litellm")
+TARGETS = ("direct", "floor", "rt", "litellm")
+GATEWAYS = ("floor", "rt", "litellm")
 PATHS = ("openai", "gemini")
+# The floor relay translates nothing: it only has the passthrough path.
+PATHS_OF_GATEWAY = {"floor": ("openai",), "rt": PATHS, "litellm": PATHS}
 MODEL_OF_PATH = {"openai": gateways.OPENAI_MODEL, "gemini": gateways.GEMINI_MODEL}
 # Passthrough replies carry the very bytes sent (matched by content); translated
 # replies are resampled, possibly re-chunked audio (matched by returned duration).
@@ -146,6 +151,7 @@ class Bench:
             "runs": [],
             "errors": [],  # the harness failed (a gateway did not start, a run crashed)
             "warnings": [],  # measured trouble (failed sessions, chunks that never reached the fake)
+            "notes": [],  # what was deliberately not run, and why
         }
 
     # -------------------------------------------------------------- output
@@ -256,7 +262,9 @@ class Bench:
             except (RuntimeError, TimeoutError, OSError, ValueError) as exc:
                 self.error(f"direct-{sessions}", exc)
 
-    def gateway_spec(self, target: str, config: Path) -> gateways.GatewaySpec:
+    def gateway_spec(self, target: str, config: Path, fake_port: int) -> gateways.GatewaySpec:
+        if target == "floor":
+            return gateways.floor_spec(fake_port)
         if target == "rt":
             return gateways.rt_spec(config, self.master_key, self.args.rt_core)
         exe, version = ensure_litellm(self.args.litellm_venv, self.args.litellm_spec, log=log)
@@ -264,7 +272,17 @@ class Bench:
         return gateways.litellm_spec(config, self.master_key, exe)
 
     def run_gateway(self, target: str, config: Path, fake_pid: int, fake_port: int) -> None:
-        spec = self.gateway_spec(target, config)
+        paths = [p for p in self.args.path if p in PATHS_OF_GATEWAY[target]]
+        skipped = [p for p in self.args.path if p not in paths]
+        if skipped:
+            note = (f"{target}: path {', '.join(skipped)} not run — the {target} relay only forwards frames, "
+                    "it has no translation")
+            self.results["notes"].append(note)
+            log(note)
+        if not paths:
+            self.save()
+            return
+        spec = self.gateway_spec(target, config, fake_port)
         log(f"{target}: starting {shlex.join(spec.argv)}")
         started = gateways.start_gateway(spec, self.logs, timeout_s=self.args.start_timeout)
         info: dict[str, Any] = {
@@ -279,7 +297,7 @@ class Bench:
         origin = time.monotonic()
         try:
             with Sampler(started.child.pid) as sampler:
-                for path in self.args.path:
+                for path in paths:
                     for sessions in self.args.sessions:
                         if not started.child.alive():
                             raise RuntimeError(f"{target} died (exit {started.child.proc.returncode}):\n"
@@ -304,7 +322,7 @@ class Bench:
             config = gateways.write_config(self.out / "gateway-config.yaml", fake_port)
             if "direct" in self.args.targets:
                 self.run_direct(fake.pid, fake_port)
-            for target in ("rt", "litellm"):
+            for target in GATEWAYS:
                 if target not in self.args.targets:
                     continue
                 try:

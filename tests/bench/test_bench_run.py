@@ -101,6 +101,7 @@ def test_children_are_stopped_with_their_process_group(tmp_path: Path) -> None:
     assert child.alive()
     child.stop(grace_s=2)
     assert not child.alive()
-    # The grandchild (the backgrounded sleep) went with the group.
-    ps = subprocess.run(["ps", "-o", "pid=", "-g", str(child.pid)], capture_output=True, text=True)
-    assert ps.stdout.strip() == ""
+    # The grandchild (the backgrounded sleep) went with the group. Dead orphans may stay
+    # zombies (state Z) where PID 1 of a container does not reap them: they are gone too.
+    ps = subprocess.run(["ps", "-o", "stat=", "-g", str(child.pid)], capture_output=True, text=True)
+    assert [state for state in ps.stdout.split() if not state.startswith("Z")] == []
