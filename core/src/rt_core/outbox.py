@@ -29,6 +29,10 @@ __all__ = ["Outbox"]
 log = logging.getLogger(__name__)
 
 
+class _NeverPaused:
+    write_paused = False
+
+
 class Outbox:
     """Sends to one side, in order, without making the caller wait.
 
@@ -42,10 +46,14 @@ class Outbox:
     """
 
     def __init__(self, channel: Any, on_error: Callable[[BaseException], None], *, high: int = 64, low: int = 16) -> None:
-        self._channel = channel
         self._send: Callable[[Any], Awaitable[None]] = channel.send
-        self._send_now: Callable[[Any], bool] | None = getattr(channel, "send_now", None)
         self._writable: Callable[[], Awaitable[None]] | None = getattr(channel, "writable", None)
+        # A wsdirect connection under the channel is asked directly (fewer calls per frame).
+        direct = getattr(channel, "direct", None)
+        self._send_now: Callable[[Any], bool] | None = (
+            direct.send_now if direct is not None else getattr(channel, "send_now", None))
+        self._pressure: Any = direct if direct is not None else (
+            channel if hasattr(channel, "write_paused") else _NeverPaused)
         self._on_error = on_error
         self._queue: deque[Any] = deque()
         self._spawn: Callable[..., Any] | None = None
@@ -55,7 +63,7 @@ class Outbox:
 
     def congested(self) -> bool:
         """True when a reader feeding this side should stop until :meth:`drained`."""
-        return len(self._queue) > self.high or bool(getattr(self._channel, "write_paused", False))
+        return len(self._queue) > self.high or bool(self._pressure.write_paused)
 
     def start(self, spawn: Callable[..., Any]) -> None:
         """Where writer tasks run (the session's task group); queued items start moving."""
