@@ -205,6 +205,21 @@ def test_rpm_caps_new_sessions_per_minute():
     assert h.skip_reason(a) is None
 
 
+def test_session_start_times_are_kept_for_one_minute_only():
+    # Without rpm nothing reads them; they must not pile up over a long run.
+    clock = FakeClock()
+    deps = [dep("a"), dep("b", rpm=1000)]
+    h = book(deps, clock)
+    for _ in range(600):  # ten minutes, one session a second on each
+        for d in deps:
+            h.acquire(d)
+            h.release(d)
+        clock.now += 1
+    for d in deps:
+        assert len(h.get(d).starts) <= 61
+    assert h.skip_reason(deps[1]) is None
+
+
 def test_fallbacks_for_and_default_fallbacks():
     s = RouterSettings(fallbacks=[{"gpt-realtime": ["gemini-live", "mock"]}], default_fallbacks="mock")
     assert s.fallbacks_for("gpt-realtime") == ["gemini-live", "mock"]
