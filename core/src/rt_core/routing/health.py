@@ -115,11 +115,11 @@ class HealthBook:
         """A session starts using ``dep`` (an attempt counts: it holds capacity)."""
         h = self.get(dep)
         h.active += 1
-        now = self.clock()
-        h.starts.append(now)
-        # Only the last minute matters (rpm); without the trim a gateway with no
-        # rpm set kept one timestamp per session forever.
-        self._trim(h.starts, now - RPM_WINDOW)
+        if dep.settings.rpm is not None:
+            # Only rpm reads them, and only the last minute's.
+            now = self.clock()
+            h.starts.append(now)
+            self._trim(h.starts, now - RPM_WINDOW)
 
     def release(self, dep: Deployment) -> None:
         h = self.get(dep)
