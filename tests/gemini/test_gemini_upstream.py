@@ -10,7 +10,7 @@ import struct
 import anyio
 import pytest
 
-from rt_core import Deployment, UpstreamClosed, UpstreamConnectError
+from rt_core import Deployment, UpstreamClosed, UpstreamConnectError, wslib
 from rt_gemini import provider, wire
 from rt_gemini.provider import GeminiSettings, live_url
 from rt_gemini.upstream import ConnectionDropped, GeminiUpstream, Reconnect, Reconnected, ReconnectFailed
@@ -32,9 +32,41 @@ def text_turn(text: str) -> str:
     return json.dumps({"clientContent": {"turns": [{"role": "user", "parts": [{"text": text}]}], "turnComplete": True}})
 
 
-def upstream_for(fake: FakeGeminiLive, key: str = "test-key", **params) -> GeminiUpstream:
+def upstream_for(fake: FakeGeminiLive, key: str = "test-key", *, callbacks: bool = False, **params) -> GeminiUpstream:
     settings = GeminiSettings(model="gemini/gemini-live-2.5-flash-preview", api_key=key, api_base=fake.api_base, **params)
-    return provider.connect(Deployment("d1", "gemini-live", "gemini", "gemini-live-2.5-flash-preview", settings))
+    up = provider.connect(Deployment("d1", "gemini-live", "gemini", "gemini-live-2.5-flash-preview", settings))
+    if callbacks:
+        up.__class__ = ReceivedByCallback
+    return up
+
+
+class ReceivedByCallback(GeminiUpstream):
+    """``receive()`` built on ``deliver_to`` -- how the relay reads the upstream on
+    picows -- so the same scenarios check both ways of reading."""
+
+    async def open(self) -> None:
+        await super().open()
+        assert self.direct is self, "picows connections deliver by callback"
+        self._got: list = []
+        self._wake = anyio.Event()
+        self.on_closed = lambda: self._wake.set()
+        self._got.extend(self.deliver_to(self._deliver))
+
+    def _deliver(self, frame) -> None:
+        self._got.append(frame)
+        self._wake.set()
+
+    async def receive(self):
+        while not self._got:
+            if self.is_gone():
+                raise UpstreamClosed(*self.received_close())
+            self._wake = anyio.Event()
+            await self._wake.wait()
+        return self._got.pop(0)
+
+
+both_ways = pytest.mark.parametrize("callbacks", [
+    False, pytest.param(True, marks=pytest.mark.skipif(wslib.IMPL != "picows", reason="callbacks need picows"))])
 
 
 async def recv_json(up: GeminiUpstream) -> dict:
@@ -135,8 +167,9 @@ async def test_unreachable_is_a_connect_error():
 # ---------------------------------------------------------------------- a session across connections
 
 
-async def test_reconnect_closes_the_old_socket_first_and_resumes(fake):
-    up = upstream_for(fake)
+@both_ways
+async def test_reconnect_closes_the_old_socket_first_and_resumes(fake, callbacks):
+    up = upstream_for(fake, callbacks=callbacks)
     await set_up(up)
     await up.send(text_turn("first"))
     await until(up, "turnComplete")
@@ -167,8 +200,9 @@ async def test_reconnect_closes_the_old_socket_first_and_resumes(fake):
     assert fake.invalid == []
 
 
-async def test_unexpected_close_is_reported_and_frames_are_held(fake):
-    up = upstream_for(fake)
+@both_ways
+async def test_unexpected_close_is_reported_and_frames_are_held(fake, callbacks):
+    up = upstream_for(fake, callbacks=callbacks)
     handle = await set_up(up)
     await fake.close_connection(1011, "Deadline expired")
     with anyio.fail_after(5):
@@ -186,8 +220,9 @@ async def test_unexpected_close_is_reported_and_frames_are_held(fake):
     await up.aclose()
 
 
-async def test_failed_reconnect_is_reported_as_rts_failure_once(fake):
-    up = upstream_for(fake)
+@both_ways
+async def test_failed_reconnect_is_reported_as_rts_failure_once(fake, callbacks):
+    up = upstream_for(fake, callbacks=callbacks)
     await set_up(up)
     up.url = up.url.replace(str(fake.port), "9")  # nothing listens there
     await up.send(Reconnect(SETUP, "test"))
@@ -202,8 +237,9 @@ async def test_failed_reconnect_is_reported_as_rts_failure_once(fake):
     assert info.value.code == 1014
 
 
-async def test_new_connection_closed_by_gemini_is_gemini_s_close(fake):
-    up = upstream_for(fake)
+@both_ways
+async def test_new_connection_closed_by_gemini_is_gemini_s_close(fake, callbacks):
+    up = upstream_for(fake, callbacks=callbacks)
     await set_up(up)
     fake.reject_setup = (1008, "API key not valid. Please pass a valid API key.")
     await up.send(Reconnect(SETUP, "test"))

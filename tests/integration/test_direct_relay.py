@@ -50,7 +50,7 @@ async def test_passthrough_runs_in_socket_callbacks_on_picows():
             assert not fake.invalid
 
 
-async def test_upstream_with_its_own_receive_is_pumped_while_the_client_is_read_in_callbacks():
+async def test_gemini_upstream_is_read_in_callbacks_too():
     fake = FakeGeminiLive()
     async with fake.running():
         cfg = {"model_list": [{"model_name": "g", "litellm_params": {
@@ -58,8 +58,23 @@ async def test_upstream_with_its_own_receive_is_pumped_while_the_client_is_read_
         async with running_gateway(cfg) as gw:
             async with ws_connect(gw.realtime_url("g")) as ws:
                 assert (await recv_json(ws))["type"] == "session.created"
-                # Gemini's upstream swaps sockets, so it is read by a pump task.
-                assert only_relay(gw).mode == ("client-direct" if DIRECT else "pumps")
+                # GeminiUpstream re-attaches to each new socket after a swap.
+                assert only_relay(gw).mode == ("direct" if DIRECT else "pumps")
+
+
+async def test_upstream_without_callbacks_is_pumped_while_the_client_is_read_in_callbacks():
+    cfg = {"model_list": [{"model_name": "mock", "litellm_params": {"model": "mock/mock"}}]}
+    async with running_gateway(cfg, env={}) as gw:
+        async with ws_connect(gw.realtime_url("mock")) as ws:
+            assert (await recv_json(ws))["type"] == "session.created"
+            # The mock's upstream (like Bedrock's HTTP/2 stream) has only receive().
+            assert only_relay(gw).mode == ("client-direct" if DIRECT else "pumps")
+            await ws.send(json.dumps({"type": "conversation.item.create", "item": {
+                "type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}}))
+            await ws.send(json.dumps({"type": "response.create"}))
+            types = []
+            while "response.done" not in types:
+                types.append((await recv_json(ws))["type"])
 
 
 async def test_client_message_in_fragments_reaches_upstream_whole():

@@ -26,6 +26,11 @@ handle); this class does the I/O.
   the first and each replacement: the seam for credentials that expire while a
   session lasts (rt-vertex's OAuth tokens).
 
+On picows the relay can instead take frames by callback (:attr:`GeminiUpstream.direct`,
+:meth:`GeminiUpstream.deliver_to`): the same frames and markers, in the same
+order, handed to a function as they arrive; a swap re-attaches to the new
+socket; the final close is reported through ``on_closed``.
+
 Keepalive pings never time out (``ping_timeout=None``): Gemini's pongs arrive
 late, and a slow pong is no reason to drop a conversation.
 """
@@ -33,7 +38,7 @@ late, and a slow pong is no reason to drop a conversation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +139,10 @@ class GeminiUpstream:
         self._pending_marker: Reconnected | None = None
         #: Number of successful swaps, for tests and logs.
         self.reconnects = 0
+        # Callback delivery (deliver_to): the relay's handler, its close callback, the final close.
+        self._handler: Callable[[Any], None] | None = None
+        self.on_closed: Callable[[], None] | None = None
+        self._final_close: tuple[int, str] | None = None
 
     def _socket(self) -> WebSocketUpstream:
         return WebSocketUpstream(
@@ -249,6 +258,81 @@ class GeminiUpstream:
         if ws is not None:
             await ws.aclose(code, reason)
 
+    # ------------------------------------------------------------------ callback delivery
+
+    @property
+    def direct(self) -> GeminiUpstream | None:
+        """Self when the current socket can deliver frames by callback (see
+        :mod:`rt_core.wsdirect`), else None (the relay then calls :meth:`receive`)."""
+        ws = self._ws
+        return self if ws is not None and ws.direct is not None and not self._swapping else None
+
+    def deliver_to(self, handler: Callable[[Any], None]) -> list[Any]:
+        """Hand every later frame and marker to ``handler``; return what is already waiting."""
+        waiting: list[Any] = []
+        if self._pending_marker is not None:
+            waiting.append(self._pending_marker)
+            self._pending_marker = None
+        self._handler = handler
+        if self._ws is not None:
+            waiting.extend(self._attach(self._ws, self._generation))
+        return waiting
+
+    def _attach(self, ws: WebSocketUpstream, generation: int) -> list[Any]:
+        conn = ws.direct
+        assert conn is not None and self._handler is not None
+        conn.on_closed = lambda: self._socket_closed(ws, generation)
+        waiting = conn.deliver_to(self._handler)
+        if conn.is_gone():
+            self._socket_closed(ws, generation)
+        return list(waiting)
+
+    def _socket_closed(self, ws: WebSocketUpstream, generation: int) -> None:
+        """A socket closed: the end (rt closed it), part of a swap, or a drop (marker)."""
+        code, reason = ws.received_close() or (1006, "connection lost without a close frame")
+        if self._closing:
+            self._end(code, reason)
+        elif self._swapping or generation != self._generation:
+            return  # the swap reports its own outcome
+        elif self._handler is not None:
+            self._dropped_generation = generation
+            log.info("%s: connection closed unexpectedly (%s %s)", self.name, code, reason)
+            self._handler(ConnectionDropped(code, reason))
+
+    def _report_swap_failure(self) -> None:
+        err = self._swap_error
+        if err is None or self._closing:
+            return
+        if isinstance(err, ReconnectFailed):
+            # rt's own failure, said once; then the upstream is closed (as receive() does).
+            self._swap_error = UpstreamClosed(1014, "reconnect failed")
+            assert self._handler is not None
+            self._handler(err)
+            self._end(1014, "reconnect failed")
+        else:
+            self._end(err.code, err.reason)
+
+    def _end(self, code: int, reason: str) -> None:
+        if self._final_close is not None:
+            return
+        self._final_close = (code, reason)
+        callback, self.on_closed = self.on_closed, None
+        if callback is not None:
+            callback()
+
+    def is_gone(self) -> bool:
+        return self._final_close is not None
+
+    def received_close(self) -> tuple[int, str] | None:
+        """How the session's connection ended (code, reason), once it has."""
+        return self._final_close
+
+    def pause_reading(self, paused: bool) -> None:
+        ws = self._ws
+        conn = ws.direct if ws is not None else None
+        if conn is not None:
+            conn.pause_reading(paused)
+
     # ------------------------------------------------------------------ swapping
 
     def _hold(self, frame: Any) -> None:
@@ -314,7 +398,12 @@ class GeminiUpstream:
             self._ws = new
             self._generation += 1
             self.reconnects += 1
-            self._pending_marker = Reconnected(request.reason)
+            if self._handler is not None:
+                self._handler(Reconnected(request.reason))
+                for frame in self._attach(new, self._generation):
+                    self._handler(frame)
+            else:
+                self._pending_marker = Reconnected(request.reason)
             try:
                 for frame in request.replay:
                     await new.send(frame)
@@ -340,6 +429,8 @@ class GeminiUpstream:
                     await new.aclose(1000, "reconnect abandoned")
             self._swapping = False
             self._notify()
+            if self._handler is not None:
+                self._report_swap_failure()
 
     def _reconnect_failed(self, reason: str) -> ReconnectFailed:
         """rt's own failure to reconnect, naming the deployment once.
