@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import signal
@@ -52,6 +53,11 @@ async def _serve(host_plugins: PluginHost, config: Config, bind: str, port: int)
     async with anyio.create_task_group() as tg:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             actual = await tg.start(gateway.serve, bind, port)
+            # Everything loaded so far lives as long as the process: keep it out
+            # of the cyclic GC's full collections, whose pauses grow with the
+            # number of objects they walk (docs/performance.md).
+            gc.collect()
+            gc.freeze()
             shown = f"[{bind}]" if ":" in bind else bind
             log.info(
                 "rt %s ready on http://%s:%d (WebSocket ws://%s:%d/v1/realtime?model=NAME); models: %s",
