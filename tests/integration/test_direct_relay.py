@@ -54,7 +54,7 @@ async def test_gemini_upstream_is_read_in_callbacks_too():
     fake = FakeGeminiLive()
     async with fake.running():
         cfg = {"model_list": [{"model_name": "g", "litellm_params": {
-            "model": "gemini/gemini-live-2.5-flash-preview", "api_key": "k", "api_base": fake.api_base}}]}
+            "model": "gemini/gemini-live-2.5-flash-preview", "api_key": "test-key", "api_base": fake.api_base}}]}
         async with running_gateway(cfg) as gw:
             async with ws_connect(gw.realtime_url("g")) as ws:
                 assert (await recv_json(ws))["type"] == "session.created"
@@ -138,3 +138,40 @@ async def test_slow_client_pushes_back_on_the_upstream_and_loses_nothing():
                         seqs.append(json.loads(await ws.recv())["seq"])
                 assert seqs == list(range(FLOOD_FRAMES))
                 assert sent == FLOOD_FRAMES
+
+
+async def events_until_close(ws) -> tuple[list[dict], int]:
+    got = []
+    with anyio.fail_after(5):
+        try:
+            while True:
+                got.append(json.loads(await ws.recv()))
+        except ConnectionClosed as exc:
+            return got, (exc.rcvd.code if exc.rcvd else 1006)
+
+
+async def test_ending_a_gemini_session_says_why_once_and_nothing_after():
+    """Closing the upstream is part of ending the session: it must not reach
+    the client as a second error ("Gemini closed the connection")."""
+    fake = FakeGeminiLive()
+    async with fake.running():
+        cfg = {"model_list": [{"model_name": "g", "litellm_params": {
+            "model": "gemini/gemini-live-2.5-flash-preview", "api_key": "test-key", "api_base": fake.api_base}}]}
+        async with running_gateway(cfg) as gw:
+            async with ws_connect(gw.realtime_url("g")) as ws:
+                assert (await recv_json(ws))["type"] == "session.created"
+                await ws.send(json.dumps({"type": "session.update", "session": {"instructions": "hi"}}))
+                updated = await recv_json(ws)
+                assert updated["type"] == "session.updated", updated
+                # A reply in flight when the session ends.
+                await ws.send(json.dumps({"type": "conversation.item.create", "item": {
+                    "type": "message", "role": "user", "content": [{"type": "input_text", "text": "x " * 400}]}}))
+                await ws.send(json.dumps({"type": "response.create"}))
+                while (await recv_json(ws))["type"] != "response.created":
+                    pass
+                await only_relay(gw).shutdown()
+                got, code = await events_until_close(ws)
+    assert code == 1001
+    errors = [e for e in got if e["type"] == "error"]
+    assert [e["error"]["code"] for e in errors] == ["server_shutting_down"], got
+    assert got[-1]["type"] == "error", got[-3:]

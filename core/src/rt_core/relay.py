@@ -141,6 +141,9 @@ class Relay:
         self._outbound: Any = None
         self._to_client_box = Outbox(client, self._client_send_failed)
         self._to_upstream_box: Outbox | None = None
+        #: Set once the session is ending: frames still arriving in callbacks are dropped
+        #: (as cancelled pumps would), and the upstream's close is no news.
+        self._ended = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -225,6 +228,8 @@ class Relay:
 
         def on_message(message: Any) -> None:
             nonlocal paused
+            if self._ended:
+                return
             try:
                 handle(message)
             except Exception as exc:
@@ -301,6 +306,7 @@ class Relay:
 
     def _end(self) -> None:
         """Stop everything the session runs (pumps, timers, writers); ``run`` then finishes."""
+        self._ended = True
         if self._tg is not None:
             self._tg.cancel_scope.cancel()
 
@@ -337,6 +343,8 @@ class Relay:
         self._end()
 
     def _upstream_closed(self) -> None:
+        if self._ended:
+            return  # closed as part of ending the session
         code, reason = self.upstream.received_close() or (1006, "connection lost without a close frame")  # type: ignore[union-attr]
         self._upstream_lost(code, reason)
 
