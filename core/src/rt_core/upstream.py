@@ -30,6 +30,10 @@ class Upstream(Protocol):
     ``receive`` raises :class:`~rt_core.UpstreamClosed` when the connection
     ends; ``open`` raises :class:`~rt_core.UpstreamConnectError`.  ``send``
     and ``receive`` are called from two different tasks concurrently.
+
+    Optional, found by name (docs/hooks.md): ``send_now``, ``writable``,
+    ``write_paused`` and ``direct`` let the relay write without waiting and
+    take frames in the socket's callback; :class:`WebSocketUpstream` has them.
     """
 
     async def open(self) -> None: ...
