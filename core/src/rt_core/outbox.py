@@ -39,7 +39,9 @@ class Outbox:
     :param channel: the side: ``async send(item)``, and optionally a sync
         ``send_now(item) -> bool`` (False: not possible now, use ``send``),
         ``async writable()`` (returns once the write buffer has room) and
-        ``write_paused`` (True while it is over its mark).
+        ``write_paused`` (True while it is over its mark) -- on the channel
+        itself, or on its ``direct`` connection (:mod:`rt_core.wsdirect`),
+        which is then asked directly (fewer calls per frame).
     :param on_error: called with the exception a queued ``send`` raised.
     :param high: queued items at which the side counts as congested ...
     :param low: ... until no more than this many are left.
@@ -47,13 +49,11 @@ class Outbox:
 
     def __init__(self, channel: Any, on_error: Callable[[BaseException], None], *, high: int = 64, low: int = 16) -> None:
         self._send: Callable[[Any], Awaitable[None]] = channel.send
-        self._writable: Callable[[], Awaitable[None]] | None = getattr(channel, "writable", None)
-        # A wsdirect connection under the channel is asked directly (fewer calls per frame).
         direct = getattr(channel, "direct", None)
-        self._send_now: Callable[[Any], bool] | None = (
-            direct.send_now if direct is not None else getattr(channel, "send_now", None))
-        self._pressure: Any = direct if direct is not None else (
-            channel if hasattr(channel, "write_paused") else _NeverPaused)
+        fast = channel if direct is None else direct
+        self._send_now: Callable[[Any], bool] | None = getattr(fast, "send_now", None)
+        self._writable: Callable[[], Awaitable[None]] | None = getattr(fast, "writable", None)
+        self._pressure: Any = fast if hasattr(fast, "write_paused") else _NeverPaused
         self._on_error = on_error
         self._queue: deque[Any] = deque()
         self._spawn: Callable[..., Any] | None = None
@@ -112,9 +112,6 @@ class Outbox:
                 await space.wait()
         if self._writable is not None:
             await self._writable()
-
-    def __len__(self) -> int:
-        return len(self._queue)
 
     async def flush(self, timeout: float) -> None:
         """Send what is still queued (writer tasks are gone), within ``timeout`` s."""

@@ -54,9 +54,10 @@ class ClientGone(Exception):
 class ClientChannel(Protocol):
     """The client side of a session, whatever WebSocket library carries it.
 
-    Optional, found by name: ``send_now(text) -> bool`` (write without
-    waiting), ``writable()`` (await room in the write buffer) and ``direct``
-    (a :mod:`rt_core.wsdirect` connection, or None).
+    Optional, found by name: ``direct``, a :mod:`rt_core.wsdirect` connection
+    (read in its callbacks, written without waiting), or ``send_now``,
+    ``writable`` and ``write_paused`` on the channel (see
+    :class:`~rt_core.outbox.Outbox`).
     """
 
     async def recv(self) -> str | bytes: ...
@@ -107,6 +108,11 @@ def client_close_code(upstream_code: int) -> int:
     return 1014
 
 
+#: Relay.mode by (client read in callbacks, upstream read in callbacks).
+_MODES = {(True, True): "direct", (True, False): "client-direct", (False, True): "upstream-direct",
+          (False, False): "pumps"}
+
+
 class Relay:
     """Runs one session from upstream connect to close."""
 
@@ -133,7 +139,8 @@ class Relay:
         self.client_gone = False
         self.attempts: list[ConnectAttempt] = []
         self.connection: Connection | None = None
-        #: "direct" when both sides are handled in their sockets' callbacks, else "pumps".
+        #: How the sides are read: "direct" (both in their sockets' callbacks),
+        #: "client-direct", "upstream-direct" or "pumps" (both by pump tasks).
         self.mode = ""
         self._tg: Any = None
         self._timers: dict[str, anyio.CancelScope] = {}
@@ -201,8 +208,7 @@ class Relay:
             self._read_in_callbacks(udirect, self._on_upstream_frame, self._to_client_box)
         else:
             tg.start_soon(self._upstream_pump)
-        self.mode = {(True, True): "direct", (False, False): "pumps"}.get(
-            (cdirect is not None, udirect is not None), "client-direct" if cdirect is not None else "upstream-direct")
+        self.mode = _MODES[cdirect is not None, udirect is not None]
         if cdirect is not None and cdirect.is_gone():
             self._client_closed()
         elif udirect is not None and udirect.is_gone():

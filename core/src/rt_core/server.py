@@ -58,19 +58,13 @@ class HandshakeInfo:
 class WebSocketClient:
     """:class:`~rt_core.relay.ClientChannel` over a WebSocket server connection."""
 
-    __slots__ = ("ws", "direct", "send_now", "writable")
+    __slots__ = ("ws", "direct")
 
     def __init__(self, ws: Any) -> None:
         self.ws = ws
-        #: The picows connection when it delivers by callback (rt_core.wsdirect), else None.
+        #: The picows connection when it delivers by callback and writes without
+        #: waiting (rt_core.wsdirect), else None.
         self.direct = ws if hasattr(ws, "deliver_to") else None
-        self.send_now = ws.send_now if self.direct is not None else None
-        self.writable = ws.writable if self.direct is not None else None
-
-    @property
-    def write_paused(self) -> bool:
-        """True while the socket's write buffer is over its high water mark."""
-        return self.direct is not None and bool(self.direct.write_paused)
 
     async def recv(self) -> str | bytes:
         try:

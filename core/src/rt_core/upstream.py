@@ -179,39 +179,43 @@ class WebSocketUpstream:
                 f"{self.name} could not be reached at {self.safe_url}: {type(exc).__name__}: {exc}"
             ) from None
 
-    @property
-    def direct(self) -> Any:
-        """The connection when it can deliver frames by callback (:mod:`rt_core.wsdirect`)
-        and this class's own ``send``/``receive`` are in use, else None."""
-        cls = type(self)
-        if cls.send is not WebSocketUpstream.send or cls.receive is not WebSocketUpstream.receive:
-            return None
+    def _conn(self) -> Any:
+        """The open connection when it is a :mod:`rt_core.wsdirect` one, else None."""
         ws = self._ws
         return ws if hasattr(ws, "deliver_to") else None
 
     def _sends_plainly(self) -> bool:
         return type(self).send is WebSocketUpstream.send
 
+    @property
+    def direct(self) -> Any:
+        """The connection when it can deliver frames by callback (:mod:`rt_core.wsdirect`)
+        and this class's own ``send``/``receive`` are in use, else None."""
+        if not self._sends_plainly() or type(self).receive is not WebSocketUpstream.receive:
+            return None
+        return self._conn()
+
     def send_now(self, frame: Any) -> bool:
         """Write ``frame`` without waiting; False when that is not possible (then ``send``)."""
-        ws = self._ws
-        return ws is not None and hasattr(ws, "send_now") and self._sends_plainly() and bool(ws.send_now(frame))
+        conn = self._conn()
+        return conn is not None and self._sends_plainly() and bool(conn.send_now(frame))
 
     @property
     def write_paused(self) -> bool:
         """True while the socket's write buffer is over its high water mark."""
-        return bool(getattr(self._ws, "write_paused", False))
+        conn = self._conn()
+        return conn is not None and bool(conn.write_paused)
 
     async def writable(self) -> None:
         """Return once the socket's write buffer has room."""
-        ws = self._ws
-        if ws is not None and hasattr(ws, "writable"):
-            await ws.writable()
+        conn = self._conn()
+        if conn is not None:
+            await conn.writable()
 
     def received_close(self) -> tuple[int, str] | None:
         """The provider's close frame (code, reason), if one arrived."""
-        ws = self._ws
-        return ws.received_close() if ws is not None and hasattr(ws, "received_close") else None
+        conn = self._conn()
+        return conn.received_close() if conn is not None else None
 
     async def send(self, frame: Any) -> None:
         from .wslib import ConnectionClosed

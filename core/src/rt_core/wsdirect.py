@@ -144,7 +144,11 @@ class _Direct:
         tr.disconnect(False)
 
     async def recv(self, decode: bool | None = None) -> str | bytes:
-        """The next message (the ``websockets`` API), until :meth:`deliver_to`."""
+        """The next message (the ``websockets`` API), until :meth:`deliver_to`.
+
+        Text arrives as ``str`` and binary as ``bytes``; ``decode`` is not
+        honoured (rt never asks for anything else).
+        """
         queue = self._rt_queue
         while not queue:
             if self._rt_gone:

@@ -300,17 +300,19 @@ class GeminiUpstream:
             self._handler(ConnectionDropped(code, reason))
 
     def _report_swap_failure(self) -> None:
-        err = self._swap_error
-        if err is None or self._closing:
+        """What :meth:`receive` would report after a failed swap, for the handler:
+        rt's own failure once, then the end; the provider's close at once."""
+        if self._closing:
             return
-        if isinstance(err, ReconnectFailed):
-            # rt's own failure, said once; then the upstream is closed (as receive() does).
-            self._swap_error = UpstreamClosed(1014, "reconnect failed")
+        try:
+            failed = self._swap_failure()
+            if failed is None:
+                return
             assert self._handler is not None
-            self._handler(err)
-            self._end(1014, "reconnect failed")
-        else:
-            self._end(err.code, err.reason)
+            self._handler(failed)
+            self._swap_failure()  # now counts as closed: raises
+        except UpstreamClosed as exc:
+            self._end(exc.code, exc.reason)
 
     def _end(self, code: int, reason: str) -> None:
         if self._final_close is not None:
