@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -159,6 +160,43 @@ def test_sigterm_closes_sessions_with_1001_and_exits(tmp_path):
                 gw.stop()
 
     anyio.run(scenario)
+
+
+def _proc_environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+    return dict(item.split("=", 1) for item in raw.split("\0") if "=" in item)
+
+
+def _glibc() -> bool:
+    try:
+        return sys.platform.startswith("linux") and bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (ValueError, OSError):
+        return False
+
+
+@pytest.mark.skipif(not _glibc(), reason="the allocator switch is for glibc (Linux) only")
+def test_serve_restarts_itself_on_the_system_allocator_unless_told_not_to():
+    gw = GatewayProcess(env={"OPENAI_API_KEY": ""})
+    for name in ("PYTHONMALLOC", "RT_KEEP_PYMALLOC"):
+        gw.env.pop(name, None)
+    with gw:
+        assert gw.proc is not None
+        # Same PID (exec, not a child), now running with PYTHONMALLOC=malloc.
+        assert _proc_environ(gw.proc.pid).get("PYTHONMALLOC") == "malloc"
+        cmdline = Path(f"/proc/{gw.proc.pid}/cmdline").read_bytes().split(b"\0")
+        assert b"rt_core.cli" in cmdline and b"serve" in cmdline
+        assert _get(f"http://127.0.0.1:{gw.port}/health/readiness")[0] == 200
+
+    kept = GatewayProcess(env={"OPENAI_API_KEY": "", "RT_KEEP_PYMALLOC": "1"})
+    kept.env.pop("PYTHONMALLOC", None)
+    with kept:
+        assert kept.proc is not None
+        assert "PYTHONMALLOC" not in _proc_environ(kept.proc.pid)
+
+    chosen = GatewayProcess(env={"OPENAI_API_KEY": "", "PYTHONMALLOC": "pymalloc"})
+    with chosen:
+        assert chosen.proc is not None
+        assert _proc_environ(chosen.proc.pid)["PYTHONMALLOC"] == "pymalloc"
 
 
 def test_serve_bad_config_exits_with_clear_error(tmp_path):
