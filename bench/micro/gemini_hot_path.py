@@ -108,7 +108,7 @@ def main() -> None:
     bench("rt outbound, GA client, indented JSON (the regex spelling)", lambda: rt_outbound(indented, ga_edge))
     bench("translator outbound alone (no edge), compact", translator_outbound)
     bench("json.loads of the Gemini frame alone", lambda: json.loads(compact) and None)
-    bench("ClientEdge.inbound alone (json.loads of the client frame)", lambda: ga_edge.inbound(client_frame) and None)
+    bench("ClientEdge.inbound alone (reading the client frame)", lambda: ga_edge.inbound(client_frame) and None)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import dialect
 from .errors import ClientEventError
-from .events import Action, Event, Schedule, TimerFired, dumps
+from .events import Action, Event, Schedule, TimerFired, dumps, plain_append
 
 __all__ = ["ClientEdge", "normalize_tools"]
 
@@ -130,6 +130,10 @@ class ClientEdge:
                 f"{self.max_event_bytes} bytes.",
                 code="event_too_large",
             )
+        event = plain_append(message)  # the audio frames: no parse
+        if event is not None:
+            self.uncommitted_audio = True
+            return [event], []
         event = Event.from_text(message)
         t = event.type
         if t == "input_audio_buffer.append":

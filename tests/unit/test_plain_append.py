@@ -1,0 +1,117 @@
+"""Audio appends recognised without a JSON parse give exactly what the parse gives.
+
+``rt_core.events.plain_append`` skips ``json.loads`` for the common spelling of
+``input_audio_buffer.append``; every frame must still come out of the client
+edge as the full parse would have it (same data, same forwarded text), or be
+refused with the same error.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+
+import pytest
+
+from rt_core import ClientEventError
+from rt_core.edge import ClientEdge
+from rt_core.events import plain_append
+
+AUDIO = base64.b64encode(bytes(range(256)) * 4).decode()
+COMPACT = '{"type":"input_audio_buffer.append","audio":"%s"}'
+SPACED = '{"type": "input_audio_buffer.append", "audio": "%s"}'
+
+
+def through_edge(text: str) -> tuple[str, object, str | None] | tuple[str, str]:
+    """What the client edge makes of ``text``: (type, data, forwarded text) or ("error", code)."""
+    edge = ClientEdge("ga", max_event_bytes=1 << 24, ids=lambda prefix: "id")
+    try:
+        events, actions = edge.inbound(text)
+    except ClientEventError as exc:
+        return "error", exc.code
+    assert actions == []
+    (event,) = events
+    return event.type, event.data, event.text
+
+
+def by_full_parse(text: str) -> tuple[str, object, str | None] | tuple[str, str]:
+    """The reference: what ``json.loads`` says about ``text``."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return "error", "invalid_json"
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str) or not data["type"]:
+        return "error", "not an event"
+    return data["type"], data, text
+
+
+@pytest.mark.parametrize("spelling", [
+    COMPACT, SPACED,
+    '{"type":"input_audio_buffer.append","audio":"%s","event_id":"evt_1"}',
+    '{"type": "input_audio_buffer.append", "audio": "%s", "event_id": "évt 1"}',
+    '{"type":"input_audio_buffer.append","audio":"%s" ,\n "event_id" : "e"\r\n}',
+])
+def test_the_usual_spellings_skip_the_parse_and_match_it(spelling):
+    text = spelling % AUDIO
+    event = plain_append(text)
+    assert event is not None
+    assert event.data == json.loads(text)
+    assert event.text == text
+    assert through_edge(text) == by_full_parse(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        COMPACT % "",
+        '{"type":"input_audio_buffer.append","audio":"}',  # truncated: the head's quote is not a string end
+        '{"type":"input_audio_buffer.append","audio":"',
+        COMPACT % "ab\\/cd",  # an escape: the value is "ab/cd"
+        COMPACT % "ab\\u0041",
+        COMPACT % "ab\x01cd",  # a raw control character: not JSON
+        COMPACT % "ab\tcd",
+        COMPACT % "ab\x7fcd",  # DEL is allowed in a JSON string
+        COMPACT % 'abc"},"x":"y',  # ends in "} but the string ended early: not JSON
+        '{"type":"input_audio_buffer.append","audio":"abc","audio":"def"}',  # duplicate key: the last wins
+        '{"type":"input_audio_buffer.append","audio":"abc","event_id":"e1"}',
+        '{"type":"input_audio_buffer.append","audio":"abc"} ',
+        '{"type":"input_audio_buffer.append","audio":"abc"}x',
+        COMPACT % "é",
+        COMPACT % "a b c",
+        '{"type":"input_audio_buffer.append","audio":"abc" }',
+        '{"type":"input_audio_buffer.append","audio":"abc","event_id":"e\\"1"}',  # an escape in the id
+        '{"type":"input_audio_buffer.append","audio":"abc","event_id":"e","event_id":"f"}',
+        '{"type":"input_audio_buffer.append","audio":"abc",\x0b"event_id":"e"}',  # not JSON whitespace
+        '{"type":"input_audio_buffer.append","audio":"abc","event_id":7}',
+        '{"type":"input_audio_buffer.append","audio":"abc","event_id":"e"',
+        '{"type":"input_audio_buffer.append","audio":"abc\\x"}',  # a bad escape
+    ],
+)
+def test_other_spellings_come_out_as_the_parse_has_them(text):
+    assert through_edge(text) == by_full_parse(text)
+
+
+def test_random_one_or_two_character_changes_come_out_as_the_parse_has_them():
+    rng = random.Random(8)
+    alphabet = ['"', "\\", "}", "{", ",", " ", "\x00", "\x1f", "\n", "\x7f", "é", "=", "A", "/", ":"]
+    for base in (COMPACT % AUDIO[:48], '{"type": "input_audio_buffer.append", "audio": "%s", "event_id": "e1"}' % AUDIO[:48]):
+        check_mutations(rng, alphabet, base, 2000)
+
+
+def check_mutations(rng: random.Random, alphabet: list[str], base: str, count: int) -> None:
+    for _ in range(count):
+        chars = list(base)
+        for _ in range(rng.randint(1, 2)):
+            pos = rng.randrange(len(chars) + 1)
+            if rng.random() < 0.5 and pos < len(chars):
+                chars[pos] = rng.choice(alphabet)
+            else:
+                chars.insert(pos, rng.choice(alphabet))
+        text = "".join(chars)
+        got, want = through_edge(text), by_full_parse(text)
+        if want == ("error", "not an event"):
+            # JSON, but not an event: refused (the exact code is test_bad_input's business).
+            assert got[0] == "error", text
+        else:
+            assert got == want, text
