@@ -2,6 +2,9 @@
 
     python bench/profile_gateway.py --target rt --path openai --sessions 200 --duration 15
 
+``--target floor`` profiles bench/floor_relay.py under the same load (passthrough
+only), so rt's profile can be read against the least a gateway does.
+
 Starts the echo fakes and the gateway exactly as bench/run.py does, attaches
 ``py-spy record`` (a sampling profiler: it reads the process from outside, so
 the gateway runs unmodified and nearly at full speed; ``--nonblocking`` by
@@ -117,7 +120,7 @@ def render(summary: dict[str, Any], report: dict[str, Any], header: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("--target", choices=("rt", "litellm"), default="rt")
+    parser.add_argument("--target", choices=("rt", "floor", "litellm"), default="rt")
     parser.add_argument("--path", choices=("openai", "gemini"), default="openai")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--duration", type=float, default=15.0)
@@ -130,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--litellm-venv", type=Path, default=LITELLM_DIR)
     parser.add_argument("--litellm-spec", default=LITELLM_SPEC)
     args = parser.parse_args(argv)
+    if args.target == "floor" and args.path != "openai":
+        parser.error("the floor relay only relays the OpenAI protocol (--path openai)")
 
     py_spy = find_py_spy()
     if py_spy is None:
@@ -145,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         config = gateways.write_config(out / "gateway-config.yaml", fake_port)
         if args.target == "rt":
             spec = gateways.rt_spec(config, master_key, args.rt_core)
+        elif args.target == "floor":
+            spec = gateways.floor_spec(fake_port)
         else:
             exe, _ = ensure_litellm(args.litellm_venv, args.litellm_spec)
             spec = gateways.litellm_spec(config, master_key, exe)
