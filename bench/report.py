@@ -245,14 +245,17 @@ def detail_table(results: dict[str, Any]) -> list[str]:
         "| all chunks reached the fake | other CPU % |",
         "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|",
     ]
-    for run in results.get("runs", []):
+    each_round = results.get("runs_each_round")
+    for run in each_round or results.get("runs", []):
         load = run["load"]
         rtt, lag = load["rtt_ms"], load["schedule_lag_ms"]
         g = run.get("gateway")
+        label_round = f" (round {run.get('round')})" if each_round else ""
         rss = "—" if not g else (f"{_f(g['rss_before_mib'], 1)} / {_f(g['rss_peak_mib'], 1)} / "
                                  f"{_f(g['rss_after_mib'], 1)} / {_f(g['rss_settled_mib'], 1)}")
         lines.append(
-            f"| {run['target']} | {run['path']} | {run['sessions']} | {load['connected']} | {load['chunks_sent']} "
+            f"| {run['target']}{label_round} "
+            f"| {run['path']} | {run['sessions']} | {load['connected']} | {load['chunks_sent']} "
             f"| {load['chunks_received']} | {load['chunks_lost']}{_held(load)} "
             f"| {load['chunks_unmatched']} / {load['chunks_corrupt']} "
             f"| {_f(rtt['p50'])} | {_f(rtt['p95'])} | {_f(rtt['p99'])} | {_f(rtt['max'])} "
@@ -279,6 +282,31 @@ def _held(load: dict[str, Any]) -> str:
 def _us(gateway: dict[str, Any] | None) -> str:
     value = gateway.get("cpu_us_per_chunk") if gateway else None
     return "" if value is None else f" ({value:.0f} µs)"
+
+
+def rounds_lines(results: dict[str, Any]) -> list[str]:
+    """With ``--rounds N``: what the tables above stand for, and how far the rounds spread."""
+    rounds = results.get("options", {}).get("rounds") or 1
+    if rounds <= 1 or not results.get("runs_each_round"):
+        return []
+    lines = [
+        "### Rounds",
+        "",
+        f"The whole sequence ran {rounds} times; every table above shows each run's median round "
+        "(losses and failures: the worst round; see bench/rounds.py). The spread over the rounds:",
+        "",
+        "| target | path | sessions | gateway CPU % min – max | p99 ms min – max |",
+        "|---|---|---:|---|---|",
+    ]
+    for run in results["runs"]:
+        spread = run.get("spread") or {}
+        cpu, p99 = spread.get("gateway_cpu_pct"), spread.get("p99_ms")
+        lines.append(
+            f"| {run['target']} | {run['path']} | {run['sessions']} "
+            f"| {f'{_f(cpu[0], 1)} – {_f(cpu[1], 1)}' if cpu else '—'} "
+            f"| {f'{_f(p99[0])} – {_f(p99[1])}' if p99 else '—'} |"
+        )
+    return lines + [""]
 
 
 def render_markdown(results: dict[str, Any]) -> str:
@@ -309,6 +337,7 @@ def render_markdown(results: dict[str, Any]) -> str:
             lines += path_table(results, path)
     lines += memory_table(results)
     lines += bar_lines(results)
+    lines += rounds_lines(results)
     lines += detail_table(results)
     if results.get("notes"):
         lines += ["### Notes", ""] + [f"- {n.splitlines()[0][:300]}" for n in results["notes"]] + [""]

@@ -17,7 +17,9 @@ What one invocation does:
    the load while reading the gateway's CPU (whole process tree) over the
    streaming window, and its RSS before, right after and after a settle pause;
    checks through the fake's counters that every chunk really went through it;
-4. writes ``results.json`` (everything, including the load generator's own CPU and
+4. with ``--rounds N``, does 2-3 N times over and reports each run by its
+   median round (bench/rounds.py), every round kept beside it;
+5. writes ``results.json`` (everything, including the load generator's own CPU and
    schedule lag), ``report.md`` (tables, the issue's bar with measured values,
    the exact command, the machine) and ``plot.png``.
 
@@ -50,6 +52,7 @@ from bench.litellm_env import DEFAULT_SPEC as LITELLM_SPEC
 from bench.litellm_env import ensure_litellm
 from bench.loadgen import MAX_DURATION_S, MAX_SESSIONS
 from bench.procstat import TreeSample, machine_info, sample_tree
+from bench.rounds import merge, merge_runs
 
 BENCH_DIR = Path(__file__).resolve().parent
 TARGETS = ("direct", "floor", "rt", "litellm")
@@ -62,6 +65,7 @@ MODEL_OF_PATH = {"openai": gateways.OPENAI_MODEL, "gemini": gateways.GEMINI_MODE
 # replies are resampled, possibly re-chunked audio (matched by returned duration).
 MATCH_OF_PATH = {"openai": "seq", "gemini": "position"}
 FAKE_COUNTER_OF_PATH = {"openai": "openai_appends", "gemini": "gemini_audio_chunks"}
+MAX_ROUNDS = 9
 
 
 def log(message: str) -> None:
@@ -133,6 +137,7 @@ class Bench:
         self.logs: Path = args.logs
         self.budget = Budget(args.max_total_time)
         self.master_key = gateways.new_master_key()
+        self.round = 1
         self.results: dict[str, Any] = {
             "command": shlex.join([Path(sys.executable).name, *sys.argv]),
             "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -140,7 +145,7 @@ class Bench:
             "options": {
                 "targets": args.targets, "paths": args.path, "sessions": args.sessions,
                 "duration_s": args.duration, "drain_timeout_s": args.drain_timeout, "settle_s": args.settle,
-                "tail_allowance_ms": args.tail_allowance,
+                "tail_allowance_ms": args.tail_allowance, "rounds": args.rounds,
             },
             "versions": {
                 "rt-core": _dist_version("rt-core"), "rt_plugins": _rt_plugins(),
@@ -192,7 +197,8 @@ class Bench:
                                       self.logs, self.master_key,
                                       self.args.tail_allowance if match == "position" else 0.0)
         fake_after = gateways.fake_stats(fake_port)
-        record: dict[str, Any] = {"target": target, "path": path, "sessions": sessions, "load": report}
+        record: dict[str, Any] = {"target": target, "path": path, "sessions": sessions, "round": self.round,
+                                  "load": report}
         counter = FAKE_COUNTER_OF_PATH[path] if gateway else "openai_appends"
         echoed = fake_after.get(counter, 0) - fake_before.get(counter, 0)
         if match == "position":
@@ -292,6 +298,7 @@ class Bench:
             "idle_cpu_pct": started.idle_cpu_pct,
         }
         self.results["gateways"][target] = info
+        self.results.setdefault("gateway_rounds", {}).setdefault(target, []).append(info)
         self.save()
         log(f"{target}: healthy after {started.time_to_healthy_s}s, idle RSS {started.idle_rss_mib} MiB")
         origin = time.monotonic()
@@ -320,22 +327,41 @@ class Bench:
         self.results["fake_port"] = fake_port
         try:
             config = gateways.write_config(self.out / "gateway-config.yaml", fake_port)
-            if "direct" in self.args.targets:
-                self.run_direct(fake.pid, fake_port)
-            for target in GATEWAYS:
-                if target not in self.args.targets:
-                    continue
-                try:
-                    self.run_gateway(target, config, fake.pid, fake_port)
-                except (RuntimeError, TimeoutError, OSError, FileNotFoundError,
-                        subprocess.SubprocessError) as exc:
-                    self.error(target, exc)
+            for self.round in range(1, self.args.rounds + 1):
+                if self.args.rounds > 1:
+                    log(f"round {self.round} of {self.args.rounds}")
+                self.run_round(config, fake.pid, fake_port)
         finally:
             fake.stop()
+            if self.args.rounds > 1:
+                self.merge_rounds()
             self.results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             self.save()
         self.write_outputs()
         return 0 if not self.results["errors"] else 1
+
+    def run_round(self, config: Path, fake_pid: int, fake_port: int) -> None:
+        """Every target once: direct first, then each gateway started afresh."""
+        if "direct" in self.args.targets:
+            self.run_direct(fake_pid, fake_port)
+        for target in GATEWAYS:
+            if target not in self.args.targets:
+                continue
+            try:
+                self.run_gateway(target, config, fake_pid, fake_port)
+            except (RuntimeError, TimeoutError, OSError, FileNotFoundError,
+                    subprocess.SubprocessError) as exc:
+                self.error(target, exc)
+
+    def merge_rounds(self) -> None:
+        """``runs`` and ``gateways`` become the per-round medians; the rounds stay beside them."""
+        self.results["runs_each_round"] = self.results["runs"]
+        self.results["runs"] = merge_runs(self.results["runs_each_round"])
+        for target, infos in self.results.get("gateway_rounds", {}).items():
+            merged = merge(infos)
+            merged["series"] = infos[-1].get("series")  # the plot's RSS-over-time line: the last round
+            merged["rounds"] = len(infos)
+            self.results["gateways"][target] = merged
 
     def write_outputs(self) -> None:
         from bench.report import render_markdown
@@ -404,8 +430,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rt-core", default=None, help="path of the rt-core script (default: beside this Python)")
     parser.add_argument("--litellm-venv", type=Path, default=LITELLM_DIR)
     parser.add_argument("--litellm-spec", default=LITELLM_SPEC)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="run the whole sequence this many times and report each run's median round "
+                             "(bench/rounds.py); worth it on a shared machine")
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
+    if not 1 <= args.rounds <= MAX_ROUNDS:
+        parser.error(f"--rounds must be in 1..{MAX_ROUNDS}")
     if not 0 < args.duration <= MAX_DURATION_S:
         parser.error(f"--duration must be in (0, {MAX_DURATION_S}]")
     return args
