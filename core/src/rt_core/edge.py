@@ -130,11 +130,8 @@ class ClientEdge:
                 f"{self.max_event_bytes} bytes.",
                 code="event_too_large",
             )
-        event = plain_append(message)  # the audio frames: no parse
-        if event is not None:
-            self.uncommitted_audio = True
-            return [event], []
-        event = Event.from_text(message)
+        # Audio appends, most of what clients send, are read without the general parse.
+        event = plain_append(message) or Event.from_text(message)
         t = event.type
         if t == "input_audio_buffer.append":
             self.uncommitted_audio = True
