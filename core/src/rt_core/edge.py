@@ -20,7 +20,7 @@ from typing import Any
 
 from . import dialect
 from .errors import ClientEventError
-from .events import Action, Event, Schedule, TimerFired, dumps, plain_append
+from .events import Action, Event, Schedule, TimerFired, dumps, is_plain_append, plain_append
 
 __all__ = ["ClientEdge", "normalize_tools"]
 
@@ -150,6 +150,26 @@ class ClientEdge:
         elif t in ("input_audio_buffer.commit", "input_audio_buffer.clear"):
             self.uncommitted_audio = False
         return [event], []
+
+    def passes_append(self, message: str | bytes) -> bool:
+        """True when ``message`` is an audio append that :meth:`inbound` would
+        take as it is (within the size limit, spelled the usual way: see
+        :func:`~rt_core.events.plain_append`), and it is now recorded as
+        :meth:`inbound` records one.  False: hand it to :meth:`inbound`.
+
+        For the relay's shortcut (frames a translator forwards unchanged):
+        same outcome as :meth:`inbound`, without building the event.
+        """
+        if type(message) is str and len(message) <= self.max_event_bytes and is_plain_append(message):
+            self.uncommitted_audio = True
+            return True
+        return False
+
+    def passes_verbatim(self, event_type: str) -> bool:
+        """True when :meth:`outbound` returns the text of every ``event_type``
+        event unchanged and keeps no state from it (a GA client, a type the
+        edge does not watch)."""
+        return not self.beta and event_type not in _WATCHED
 
     def _session_update(self, event: Event) -> Event:
         data = event.data

@@ -44,6 +44,7 @@ __all__ = [
     "error_object",
     "peek_type",
     "plain_append",
+    "is_plain_append",
     "dumps",
 ]
 
@@ -95,6 +96,24 @@ def plain_append(text: str) -> "Event | None":
     frame.  Anything else returns None and gets the full parse, so the
     answer is always the one ``json.loads`` gives.
     """
+    parts = _append_parts(text)
+    if parts is None:
+        return None
+    audio, event_id = parts
+    if event_id is None:
+        return Event(_APPEND, text, {"type": _APPEND, "audio": audio})
+    return Event(_APPEND, text, {"type": _APPEND, "audio": audio, "event_id": event_id})
+
+
+def is_plain_append(text: str) -> bool:
+    """True when :func:`plain_append` would return an event for ``text``: the
+    same checks, without building the event (for a frame that is forwarded as
+    it is)."""
+    return _append_parts(text) is not None
+
+
+def _append_parts(text: str) -> tuple[str, str | None] | None:
+    """(audio, event_id or None) of an append spelled the usual way, else None."""
     for head in _APPEND_HEADS:
         if text.startswith(head):
             break
@@ -105,11 +124,11 @@ def plain_append(text: str) -> "Event | None":
     except ValueError:  # unterminated, a control character, a bad escape: let the parse say so
         return None
     if end == len(text) - 1 and text[end] == "}":
-        return Event(_APPEND, text, {"type": _APPEND, "audio": audio})
+        return audio, None
     tail = _APPEND_ID_TAIL.fullmatch(text, end)
     if tail is None:
         return None
-    return Event(_APPEND, text, {"type": _APPEND, "audio": audio, "event_id": tail.group(1)})
+    return audio, tail.group(1)
 
 
 class Event:

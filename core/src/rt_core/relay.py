@@ -30,6 +30,7 @@ from typing import Any, Protocol, cast
 
 import anyio
 
+from . import dispatch
 from .edge import ClientEdge
 from .errors import ClientEventError, SessionClosed, UpstreamClosed
 from .eventlog import EventLogger
@@ -42,7 +43,7 @@ from .router import ConnectAttempt, Connection, Router
 from .session import Session
 from .upstream import Upstream
 
-__all__ = ["ClientChannel", "ClientGone", "Relay", "SessionStats", "client_close_code"]
+__all__ = ["ClientChannel", "ClientGone", "Relay", "SessionStats", "VERBATIM_DELTAS", "client_close_code"]
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,17 @@ def client_close_code(upstream_code: int) -> int:
     return 1014
 
 
+APPEND = "input_audio_buffer.append"
+#: Upstream events that come many times a second in a response: the ones the
+#: relay's shortcut may pass to the client unparsed (:meth:`Relay._upstream_route`).
+VERBATIM_DELTAS = (
+    "response.output_audio.delta",
+    "response.output_audio_transcript.delta",
+    "response.output_text.delta",
+    "response.function_call_arguments.delta",
+    "conversation.item.input_audio_transcription.delta",
+)
+
 #: Relay.mode by (client read in callbacks, upstream read in callbacks).
 _MODES = {(True, True): "direct", (True, False): "client-direct", (False, True): "upstream-direct",
           (False, False): "pumps"}
@@ -142,10 +154,17 @@ class Relay:
         #: How the sides are read: "direct" (both in their sockets' callbacks),
         #: "client-direct", "upstream-direct" or "pumps" (both by pump tasks).
         self.mode = ""
+        #: The shortcuts in use for frames the translator passes through unchanged:
+        #: "appends" (client audio), "deltas" (upstream deltas); see ``_client_route``.
+        self.verbatim: tuple[str, ...] = ()
         self._tg: Any = None
         self._timers: dict[str, anyio.CancelScope] = {}
         self._inbound: Any = None
         self._outbound: Any = None
+        #: Where each client message / upstream frame goes: the general path, or
+        #: a shortcut for the frames the translator passes through unchanged.
+        self._on_client: Any = self._on_client_message
+        self._on_upstream: Any = self._on_upstream_frame
         self._to_client_box = Outbox(client, self._client_send_failed)
         self._to_upstream_box: Outbox | None = None
         #: Set once the session is ending: frames still arriving in callbacks are dropped
@@ -173,6 +192,10 @@ class Relay:
             self.stats.bytes_out += conn.bytes
             assert s.deployment is not None
             self._inbound, self._outbound = self.host.session_callers(s.deployment.provider)
+            self._on_client, self._on_upstream = self._client_route(), self._upstream_route()
+            self.verbatim = tuple(name for name, route, general in (
+                ("appends", self._on_client, self._on_client_message),
+                ("deltas", self._on_upstream, self._on_upstream_frame)) if route != general)
             self._log_start(started_at)
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -183,8 +206,9 @@ class Relay:
                 # what it returned before anything newer can reach the client.
                 self._execute(conn.actions)
                 self._start_reading(tg)
-                log.info("session %s open: model=%s deployment=%s dialect=%s client=%s attempts=%d relay=%s",
-                         s.id, s.model, s.deployment.label, s.dialect, s.client.name, len(self.attempts), self.mode)
+                log.info("session %s open: model=%s deployment=%s dialect=%s client=%s attempts=%d relay=%s verbatim=%s",
+                         s.id, s.model, s.deployment.label, s.dialect, s.client.name, len(self.attempts), self.mode,
+                         ",".join(self.verbatim) or "-")
         except Exception as exc:
             # A bug must end one session cleanly, never crash the server.
             self._internal_error(exc)
@@ -200,12 +224,12 @@ class Relay:
         udirect = getattr(self.upstream, "direct", None)
         if cdirect is not None:
             cdirect.on_closed = self._client_closed
-            self._read_in_callbacks(cdirect, self._on_client_message, self._to_upstream_box)
+            self._read_in_callbacks(cdirect, self._on_client, self._to_upstream_box)
         else:
             tg.start_soon(self._client_pump)
         if udirect is not None:
             udirect.on_closed = self._upstream_closed
-            self._read_in_callbacks(udirect, self._on_upstream_frame, self._to_client_box)
+            self._read_in_callbacks(udirect, self._on_upstream, self._to_client_box)
         else:
             tg.start_soon(self._upstream_pump)
         self.mode = _MODES[cdirect is not None, udirect is not None]
@@ -327,7 +351,7 @@ class Relay:
             except ClientGone:
                 self._client_closed()
                 return
-            self._on_client_message(message)
+            self._on_client(message)
             await box.drained()
 
     async def _upstream_pump(self) -> None:
@@ -340,7 +364,7 @@ class Relay:
             except UpstreamClosed as exc:
                 self._upstream_lost(exc.code, exc.reason)
                 return
-            self._on_upstream_frame(frame)
+            self._on_upstream(frame)
             await box.drained()
 
     def _client_closed(self) -> None:
@@ -353,6 +377,68 @@ class Relay:
             return  # closed as part of ending the session
         code, reason = self.upstream.received_close() or (1006, "connection lost without a close frame")  # type: ignore[union-attr]
         self._upstream_lost(code, reason)
+
+    # ------------------------------------------------------------------ verbatim routes
+
+    def _client_route(self) -> Any:
+        """What handles each client message: :meth:`_on_client_message`, or --
+        when the translator forwards audio appends unchanged
+        (``verbatim_appends``, docs/hooks.md), no other plugin translates and
+        the event log does not record appends -- a shortcut that writes a
+        plain append (:meth:`ClientEdge.passes_append`) straight upstream,
+        skipping the event, the hooks and the actions it would have made.
+        """
+        if not (self._only_dispatch() and getattr(self.session.translator, "verbatim_appends", False)
+                and not self.logger.wants(APPEND)):
+            return self._on_client_message
+        passes_append = self.edge.passes_append
+        put = self._to_upstream_box.put  # type: ignore[union-attr]
+        stats = self.stats
+        general = self._on_client_message
+
+        def on_client_message(message: str | bytes) -> None:
+            if passes_append(message):
+                stats.frames_in += 1
+                stats.bytes_in += len(message)
+                put(message)
+            else:
+                general(message)
+
+        return on_client_message
+
+    def _upstream_route(self) -> Any:
+        """What handles each upstream frame: :meth:`_on_upstream_frame`, or --
+        when the translator passes upstream events on unchanged
+        (``verbatim_outbound``) and no other plugin translates -- a shortcut
+        for the high-rate deltas (:data:`VERBATIM_DELTAS`) that neither the
+        client edge (:meth:`ClientEdge.passes_verbatim`), the usage count nor
+        the event log needs to see: their text goes straight to the client.
+        """
+        if not (self._only_dispatch() and getattr(self.session.translator, "verbatim_outbound", False)):
+            return self._on_upstream_frame
+        edge, logger = self.edge, self.logger
+        types = [t for t in VERBATIM_DELTAS if edge.passes_verbatim(t) and not logger.wants(t)]
+        if not types:
+            return self._on_upstream_frame
+        heads = tuple(head % t for t in types for head in ('{"type":"%s"', '{"type": "%s"'))
+        put = self._to_client_box.put
+        stats = self.stats
+        general = self._on_upstream_frame
+
+        def on_upstream_frame(frame: Any) -> None:
+            if type(frame) is str and frame.startswith(heads):
+                stats.frames_out += 1
+                stats.bytes_out += len(frame)
+                if not self.client_gone:
+                    put(frame)
+            else:
+                general(frame)
+
+        return on_upstream_frame
+
+    def _only_dispatch(self) -> bool:
+        """True when the built-in dispatch is all that translates this session's frames."""
+        return self._inbound is dispatch.translate_inbound and self._outbound is dispatch.translate_outbound
 
     # ------------------------------------------------------------------ handling one frame
 

@@ -132,6 +132,8 @@ class WebSocketUpstream:
         self.name = name
         self.ssl = ssl
         self._ws: Any = None
+        #: The open connection's ``send_now`` when this class may use it (see ``send_now``).
+        self._write_now: Any = None
 
     @property
     def safe_url(self) -> str:
@@ -159,6 +161,8 @@ class WebSocketUpstream:
                 user_agent_header="rt-gateway",
                 **kwargs,
             )
+            conn = self._conn()
+            self._write_now = conn.send_now if conn is not None and self._sends_plainly() else None
         except InvalidStatus as exc:
             status = exc.response.status_code
             # picows keeps the refusal's body on the underlying error.
@@ -197,8 +201,8 @@ class WebSocketUpstream:
 
     def send_now(self, frame: Any) -> bool:
         """Write ``frame`` without waiting; False when that is not possible (then ``send``)."""
-        conn = self._conn()
-        return conn is not None and self._sends_plainly() and bool(conn.send_now(frame))
+        write_now = self._write_now  # found once at open: this is on every upstream frame's path
+        return write_now is not None and write_now(frame)
 
     @property
     def write_paused(self) -> bool:

@@ -47,6 +47,24 @@ class PassthroughTranslator:
         self.ids = ids
         self.beta_state = dialect.BetaUpstreamState() if self.beta else None
 
+    # ------------------------------------------------------------------ verbatim routes (docs/hooks.md)
+
+    @property
+    def verbatim_appends(self) -> bool:
+        """Every audio append goes upstream as the client wrote it, with nothing
+        else done: the relay may forward plain appends without calling
+        :meth:`inbound`.  False in a subclass that overrides :meth:`inbound`
+        (xAI counts the audio)."""
+        return type(self).inbound is PassthroughTranslator.inbound
+
+    @property
+    def verbatim_outbound(self) -> bool:
+        """Every upstream text frame whose type can be peeked goes to the client
+        as the upstream wrote it (a GA upstream): the relay may pass such frames
+        on without calling :meth:`outbound`.  False for a beta upstream and in a
+        subclass that overrides :meth:`outbound`."""
+        return not self.beta and type(self).outbound is PassthroughTranslator.outbound
+
     # ------------------------------------------------------------------ client → upstream
 
     def inbound(self, event: Event | Signal) -> list[Action]:
