@@ -161,6 +161,10 @@ class Relay:
         self._timers: dict[str, anyio.CancelScope] = {}
         self._inbound: Any = None
         self._outbound: Any = None
+        #: ``_inbound``/``_outbound`` bound to this session: called with the event
+        #: (or frame) alone, on every frame (see ``_bind_translation``).
+        self._translate_in: Any = None
+        self._translate_out: Any = None
         #: Where each client message / upstream frame goes: the general path, or
         #: a shortcut for the frames the translator passes through unchanged.
         self._on_client: Any = self._on_client_message
@@ -192,6 +196,7 @@ class Relay:
             self.stats.bytes_out += conn.bytes
             assert s.deployment is not None
             self._inbound, self._outbound = self.host.session_callers(s.deployment.provider)
+            self._bind_translation()
             self._on_client, self._on_upstream = self._client_route(), self._upstream_route()
             self.verbatim = tuple(name for name, route, general in (
                 ("appends", self._on_client, self._on_client_message),
@@ -436,6 +441,18 @@ class Relay:
 
         return on_upstream_frame
 
+    def _bind_translation(self) -> None:
+        """Call the translator's own ``inbound``/``outbound`` when the built-in
+        dispatch is all the hooks would run (the same call, one fewer per frame),
+        else the hook callers with this session."""
+        translator = self.session.translator
+        if self._only_dispatch() and translator is not None:
+            self._translate_in, self._translate_out = translator.inbound, translator.outbound
+            return
+        inbound, outbound, s = self._inbound, self._outbound, self.session
+        self._translate_in = lambda event: inbound(session=s, event=event)
+        self._translate_out = lambda frame: outbound(session=s, frame=frame)
+
     def _only_dispatch(self) -> bool:
         """True when the built-in dispatch is all that translates this session's frames."""
         return self._inbound is dispatch.translate_inbound and self._outbound is dispatch.translate_outbound
@@ -461,7 +478,7 @@ class Relay:
         if isinstance(event, Event) and self.logger.wants(event.type):
             self.logger.record("event", s, direction="client->upstream", event_type=event.type, payload=event.data)
         try:
-            actions = self._inbound(session=s, event=event)
+            actions = self._translate_in(event)
         except ClientEventError as exc:
             self._client_error(exc, event)
             return
@@ -481,7 +498,7 @@ class Relay:
         if isinstance(frame, (str, bytes)):
             stats.bytes_out += len(frame)
         try:
-            actions = self._outbound(session=self.session, frame=frame)
+            actions = self._translate_out(frame)
         except ClientEventError as exc:
             self._client_error(exc, None)
             return

@@ -132,7 +132,9 @@ class WebSocketUpstream:
         self.name = name
         self.ssl = ssl
         self._ws: Any = None
-        #: The open connection's ``send_now`` when this class may use it (see ``send_now``).
+        # Found once at open, as they are on every frame's path: the open connection
+        # when it is a rt_core.wsdirect one, and its send_now when this class may use it.
+        self._direct_conn: Any = None
         self._write_now: Any = None
 
     @property
@@ -161,7 +163,7 @@ class WebSocketUpstream:
                 user_agent_header="rt-gateway",
                 **kwargs,
             )
-            conn = self._conn()
+            conn = self._direct_conn = self._ws if hasattr(self._ws, "deliver_to") else None
             self._write_now = conn.send_now if conn is not None and self._sends_plainly() else None
         except InvalidStatus as exc:
             status = exc.response.status_code
@@ -185,8 +187,7 @@ class WebSocketUpstream:
 
     def _conn(self) -> Any:
         """The open connection when it is a :mod:`rt_core.wsdirect` one, else None."""
-        ws = self._ws
-        return ws if hasattr(ws, "deliver_to") else None
+        return self._direct_conn
 
     def _sends_plainly(self) -> bool:
         return type(self).send is WebSocketUpstream.send
@@ -201,14 +202,14 @@ class WebSocketUpstream:
 
     def send_now(self, frame: Any) -> bool:
         """Write ``frame`` without waiting; False when that is not possible (then ``send``)."""
-        write_now = self._write_now  # found once at open: this is on every upstream frame's path
+        write_now = self._write_now
         return write_now is not None and write_now(frame)
 
     @property
     def write_paused(self) -> bool:
         """True while the socket's write buffer is over its high water mark."""
-        conn = self._conn()
-        return conn is not None and bool(conn.write_paused)
+        conn = self._direct_conn
+        return conn is not None and conn.write_paused
 
     async def writable(self) -> None:
         """Return once the socket's write buffer has room."""
