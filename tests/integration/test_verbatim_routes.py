@@ -93,27 +93,34 @@ def fake_audio(fake: FakeOpenAI) -> bytes:
 
 
 @pytest.mark.anyio
-async def test_bad_appends_still_get_rts_errors_and_the_session_goes_on():
+async def test_bad_appends_get_clear_errors_and_the_session_goes_on():
     fake = FakeOpenAI()
     async with fake.running(), running_gateway(
             openai_config(fake.api_base, litellm_settings={"max_event_bytes": 4096})) as gw:
         async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
             await recv_text(ws)
             assert only_relay(gw).verbatim == ("appends", "deltas")
-            # A raw control character inside the audio string: not JSON.
-            await ws.send('{"type":"input_audio_buffer.append","audio":"AAAA\x01AAA","event_id":"evt_bad"}')
-            err = json.loads(await recv_text(ws))
-            assert err["type"] == "error" and err["error"]["code"] == "invalid_json"
-            # Over the size limit (ASCII, so its length is its size).
+            # Over the size limit (ASCII, so its length is its size): rt refuses it.
             big = '{"type":"input_audio_buffer.append","audio":"%s"}' % ("A" * 8000)
             await ws.send(big)
             err = json.loads(await recv_text(ws))
             assert err["type"] == "error" and err["error"]["code"] == "event_too_large"
+            # Not JSON before the audio string: rt's own parse refuses it.
+            await ws.send('{"type":"input_audio_buffer.append",audio:"AAAA"}')
+            err = json.loads(await recv_text(ws))
+            assert err["type"] == "error" and err["error"]["code"] == "invalid_json"
+            # A raw control character inside the audio string: the structure is an
+            # append, so it is forwarded unchanged and the upstream's parse answers.
+            ctrl = '{"type":"input_audio_buffer.append","audio":"AAAA\x01AAA","event_id":"evt_bad"}'
+            await ws.send(ctrl)
+            err = json.loads(await recv_text(ws))
+            assert err["type"] == "error" and err["error"]["code"] == "invalid_json"
             await ws.send(COMPACT)
             await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
             await texts_until(ws, "input_audio_buffer.committed")
     raw = fake.connections[0].raw
-    assert [r for r in raw if "append" in r] == [COMPACT]
+    assert [r for r in raw if "append" in r] == [ctrl, COMPACT]
+    assert [reason for _, reason in fake.invalid] == ["not JSON"]
 
 
 @pytest.mark.anyio
@@ -227,11 +234,12 @@ def test_the_declarations_match_what_the_translator_returns():
 
 
 def test_edge_passes_appends_as_inbound_would():
+    """Only plain appends within the limit (what inbound would take as they are)."""
     edge = ClientEdge("ga", max_event_bytes=4096, ids=IdFactory(seed="t"))
     assert not edge.uncommitted_audio
     assert edge.passes_append(COMPACT) and edge.uncommitted_audio
     for frame in (COMPACT.encode(),  # binary: an error from inbound
-                  '{"type":"input_audio_buffer.append","audio":"AA\x01"}',  # not JSON
+                  '{"type":"input_audio_buffer.append","audio":"AA\\/A"}',  # an escape: inbound reads it
                   '{"type":"input_audio_buffer.append","audio":"%s"}' % ("A" * 5000),  # too big
                   '{"audio":"AAAA","type":"input_audio_buffer.append"}',  # unusual order: inbound parses it
                   json.dumps({"type": "input_audio_buffer.commit"})):

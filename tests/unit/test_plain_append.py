@@ -16,7 +16,7 @@ import pytest
 
 from rt_core import ClientEventError
 from rt_core.edge import ClientEdge
-from rt_core.events import plain_append
+from rt_core.events import is_verbatim_append, plain_append
 
 AUDIO = base64.b64encode(bytes(range(256)) * 4).decode()
 COMPACT = '{"type":"input_audio_buffer.append","audio":"%s"}'
@@ -115,3 +115,93 @@ def check_mutations(rng: random.Random, alphabet: list[str], base: str, count: i
             assert got[0] == "error", text
         else:
             assert got == want, text
+
+
+# ---------------------------------------------------------------------------- the verbatim route's check
+
+_CONTROL = {chr(c) for c in range(0x20)}
+
+
+def verbatim_reference(text: str) -> bool:
+    """What ``is_verbatim_append`` must say: the frame is an append the full parse
+    reads as ``{"type", "audio"[, "event_id"]}`` (both strings) with no escape in
+    the audio -- or would be, but for control characters inside the audio, which
+    the verbatim route leaves to the upstream's own parse."""
+    for head in ('{"type":"input_audio_buffer.append","audio":"', '{"type": "input_audio_buffer.append", "audio": "'):
+        if text.startswith(head):
+            break
+    else:
+        return False
+    end = text.find('"', len(head))
+    if end < 0:
+        return False
+    audio = text[len(head):end]
+    if "\\" in audio:
+        return False
+    cleaned = head + "".join("A" if ch in _CONTROL else ch for ch in audio) + text[end:]
+    try:
+        data = json.loads(cleaned)
+    except ValueError:
+        return False
+    keys = set(data) if isinstance(data, dict) else set()
+    if keys not in ({"type", "audio"}, {"type", "audio", "event_id"}):
+        return False
+    if not isinstance(data.get("event_id", ""), str):
+        return False
+    # A repeated key would make the parse keep the last value: not this frame's audio.
+    return cleaned.count('"audio"') == 1 and cleaned.count('"event_id"') <= 1 and cleaned.count('"type"') == 1
+
+
+@pytest.mark.parametrize("spelling", [
+    COMPACT, SPACED,
+    '{"type":"input_audio_buffer.append","audio":"%s","event_id":"evt_1"}',
+    '{"type": "input_audio_buffer.append", "audio": "%s", "event_id": "évt 1"}',
+    '{"type":"input_audio_buffer.append","audio":"%s" ,\n "event_id" : "e"\r\n}',
+])
+def test_the_verbatim_check_passes_the_usual_spellings(spelling):
+    assert is_verbatim_append(spelling % AUDIO)
+
+
+@pytest.mark.parametrize("text", [
+    COMPACT % "ab\\/cd",  # an escape: the general path reads it
+    '{"type":"input_audio_buffer.append","audio":"',
+    '{"type":"input_audio_buffer.append","audio":"abc"} ',
+    '{"type":"input_audio_buffer.append","audio":"abc","audio":"def"}',
+    '{"type":"input_audio_buffer.append","audio":"abc","event_id":7}',
+    '{"type":"input_audio_buffer.append","audio":"abc","event_id":"e","event_id":"f"}',
+    COMPACT % 'abc"},"x":"y',
+    '{"audio":"abc","type":"input_audio_buffer.append"}',
+])
+def test_the_verbatim_check_refuses_anything_else(text):
+    assert not is_verbatim_append(text)
+
+
+def test_a_control_character_in_the_audio_is_left_to_the_upstream():
+    text = COMPACT % "ab\x01cd"
+    assert is_verbatim_append(text)  # forwarded: the upstream's parse refuses it
+    assert plain_append(text) is None  # translators never get it: the full parse refuses it
+
+
+def test_random_changes_get_the_verbatim_check_right():
+    """Sound (only real appends, up to control characters in the audio) and as
+    complete as plain_append for escape-free frames; what it refuses goes the
+    general way, so refusing more would only be slower."""
+    rng = random.Random(9)
+    alphabet = ['"', "\\", "}", "{", ",", " ", "\x00", "\x1f", "\n", "\x7f", "é", "=", "A", "/", ":", "7"]
+    for base in (COMPACT % AUDIO[:48], '{"type": "input_audio_buffer.append", "audio": "%s", "event_id": "e1"}' % AUDIO[:48]):
+        for _ in range(3000):
+            chars = list(base)
+            for _ in range(rng.randint(1, 2)):
+                pos = rng.randrange(len(chars) + 1)
+                if rng.random() < 0.5 and pos < len(chars):
+                    chars[pos] = rng.choice(alphabet)
+                else:
+                    chars.insert(pos, rng.choice(alphabet))
+            text = "".join(chars)
+            verbatim = is_verbatim_append(text)
+            # Never a frame that is not such an append (sound) ...
+            assert not verbatim or verbatim_reference(text), repr(text)
+            # ... and every escape-free one plain_append reads (others take the general path).
+            event = plain_append(text)
+            if event is not None and "\\" not in text:
+                assert verbatim, repr(text)

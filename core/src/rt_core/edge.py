@@ -20,7 +20,7 @@ from typing import Any
 
 from . import dialect
 from .errors import ClientEventError
-from .events import Action, Event, Schedule, TimerFired, dumps, is_plain_append, plain_append
+from .events import Action, Event, Schedule, TimerFired, dumps, is_verbatim_append, plain_append
 
 __all__ = ["ClientEdge", "normalize_tools"]
 
@@ -152,15 +152,17 @@ class ClientEdge:
         return [event], []
 
     def passes_append(self, message: str | bytes) -> bool:
-        """True when ``message`` is an audio append that :meth:`inbound` would
-        take as it is (within the size limit, spelled the usual way: see
-        :func:`~rt_core.events.plain_append`), and it is now recorded as
+        """True when ``message`` is an audio append to forward as it is (within
+        the size limit, spelled the usual way: see
+        :func:`~rt_core.events.is_verbatim_append`), and it is now recorded as
         :meth:`inbound` records one.  False: hand it to :meth:`inbound`.
 
-        For the relay's shortcut (frames a translator forwards unchanged):
-        same outcome as :meth:`inbound`, without building the event.
+        For the relay's shortcut (frames a translator forwards unchanged): the
+        outcome of :meth:`inbound` without building the event -- except that
+        the audio's characters are left to the upstream, which parses the
+        frame itself.
         """
-        if type(message) is str and len(message) <= self.max_event_bytes and is_plain_append(message):
+        if type(message) is str and len(message) <= self.max_event_bytes and is_verbatim_append(message):
             self.uncommitted_audio = True
             return True
         return False

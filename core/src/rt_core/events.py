@@ -44,7 +44,8 @@ __all__ = [
     "error_object",
     "peek_type",
     "plain_append",
-    "is_plain_append",
+    "append_parts",
+    "is_verbatim_append",
     "dumps",
 ]
 
@@ -96,7 +97,7 @@ def plain_append(text: str) -> "Event | None":
     frame.  Anything else returns None and gets the full parse, so the
     answer is always the one ``json.loads`` gives.
     """
-    parts = _append_parts(text)
+    parts = append_parts(text)
     if parts is None:
         return None
     audio, event_id = parts
@@ -105,15 +106,36 @@ def plain_append(text: str) -> "Event | None":
     return Event(_APPEND, text, {"type": _APPEND, "audio": audio, "event_id": event_id})
 
 
-def is_plain_append(text: str) -> bool:
-    """True when :func:`plain_append` would return an event for ``text``: the
-    same checks, without building the event (for a frame that is forwarded as
-    it is)."""
-    return _append_parts(text) is not None
+def is_verbatim_append(text: str) -> bool:
+    """True when ``text`` is an audio append spelled the usual way (see
+    :func:`plain_append`) whose audio string has no escapes: the frame is
+    checked for what it is -- the head, the string's closing quote, an
+    optional ``event_id``, the end -- but the audio's characters are not read.
+
+    For a frame forwarded unchanged to an upstream that parses it itself
+    (rt's verbatim route): the audio is the upstream's to judge, so a control
+    character inside it gets the upstream's own invalid-JSON error, where
+    :func:`plain_append` (for translators, which read the audio) lets the full
+    parse refuse it.  Finding the quote is a memchr; reading every character
+    was the largest cost of relaying a passthrough append.
+    """
+    for head in _APPEND_HEADS:
+        if text.startswith(head):
+            break
+    else:
+        return False
+    start = len(head)
+    end = text.find('"', start)
+    if end < 0 or text.find("\\", start, end) >= 0:
+        return False
+    if end == len(text) - 2 and text[-1] == "}":
+        return True
+    return _APPEND_ID_TAIL.fullmatch(text, end + 1) is not None
 
 
-def _append_parts(text: str) -> tuple[str, str | None] | None:
-    """(audio, event_id or None) of an append spelled the usual way, else None."""
+def append_parts(text: str) -> tuple[str, str | None] | None:
+    """``(audio, event_id or None)`` when ``text`` is an append spelled the usual
+    way -- what :func:`plain_append` builds its event from -- else None."""
     for head in _APPEND_HEADS:
         if text.startswith(head):
             break

@@ -53,9 +53,12 @@ class Outbox:
         fast = channel if direct is None else direct
         self._send_now: Callable[[Any], bool] | None = getattr(fast, "send_now", None)
         self._writable: Callable[[], Awaitable[None]] | None = getattr(fast, "writable", None)
-        self._pressure: Any = fast if hasattr(fast, "write_paused") else _NeverPaused
+        #: What has ``write_paused`` (the channel or its connection), and the sends
+        #: waiting for the writer task: read-only outside this class, for a reader
+        #: that checks congestion inline on every frame (the relay's callbacks).
+        self.pressure: Any = fast if hasattr(fast, "write_paused") else _NeverPaused
         self._on_error = on_error
-        self._queue: deque[Any] = deque()
+        self.queue: deque[Any] = deque()
         self._spawn: Callable[..., Any] | None = None
         self._writing = False
         self._space: anyio.Event | None = None
@@ -63,12 +66,12 @@ class Outbox:
 
     def congested(self) -> bool:
         """True when a reader feeding this side should stop until :meth:`drained`."""
-        return len(self._queue) > self.high or bool(self._pressure.write_paused)
+        return len(self.queue) > self.high or bool(self.pressure.write_paused)
 
     def start(self, spawn: Callable[..., Any]) -> None:
         """Where writer tasks run (the session's task group); queued items start moving."""
         self._spawn = spawn
-        if self._queue and not self._writing:
+        if self.queue and not self._writing:
             self._writing = True
             spawn(self._writer)
 
@@ -78,7 +81,7 @@ class Outbox:
 
     def put(self, item: Any) -> None:
         """Send ``item`` after everything put before it."""
-        queue = self._queue
+        queue = self.queue
         if not queue:
             send_now = self._send_now
             if send_now is not None and send_now(item):
@@ -89,7 +92,7 @@ class Outbox:
             self._spawn(self._writer)
 
     async def _writer(self) -> None:
-        queue = self._queue
+        queue = self.queue
         try:
             while queue:
                 item = queue.popleft()
@@ -106,8 +109,8 @@ class Outbox:
     async def drained(self) -> None:
         """Return once there is room: queue at or below ``low`` after passing ``high``,
         and the side's write buffer below its mark."""
-        if len(self._queue) > self.high:
-            while len(self._queue) > self.low and self._writing:
+        if len(self.queue) > self.high:
+            while len(self.queue) > self.low and self._writing:
                 space = self._space = self._space or anyio.Event()
                 await space.wait()
         if self._writable is not None:
@@ -115,7 +118,7 @@ class Outbox:
 
     async def flush(self, timeout: float) -> None:
         """Send what is still queued (writer tasks are gone), within ``timeout`` s."""
-        queue = self._queue
+        queue = self.queue
         with anyio.move_on_after(timeout):
             while queue:
                 item = queue.popleft()

@@ -261,6 +261,9 @@ class Relay:
             paused = False
             source.pause_reading(False)
 
+        # destination.congested(), inline: this runs for every frame.
+        queue, high, pressure = destination.queue, destination.high, destination.pressure
+
         def on_message(message: Any) -> None:
             nonlocal paused
             if self._ended:
@@ -270,7 +273,7 @@ class Relay:
             except Exception as exc:
                 self._internal_error(exc)
                 return
-            if not paused and destination.congested() and self._tg is not None:
+            if not paused and (pressure.write_paused or len(queue) > high) and self._tg is not None:
                 paused = True
                 source.pause_reading(True)
                 self._tg.start_soon(resume)
