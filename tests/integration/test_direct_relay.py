@@ -28,6 +28,22 @@ async def recv_json(ws, timeout: float = 5.0) -> dict:
         return json.loads(await ws.recv())
 
 
+async def ask_for_a_reply(ws, text: str) -> list[str]:
+    """Send a user message and ``response.create``; the event types received, up to ``response.done``."""
+    await ws.send(json.dumps({"type": "conversation.item.create", "item": {
+        "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}}))
+    await ws.send(json.dumps({"type": "response.create"}))
+    types: list[str] = []
+    while "response.done" not in types:
+        types.append((await recv_json(ws))["type"])
+    return types
+
+
+def gemini_config(api_base: str) -> dict:
+    return {"model_list": [{"model_name": "g", "litellm_params": {
+        "model": "gemini/gemini-live-2.5-flash-preview", "api_key": "test-key", "api_base": api_base}}]}
+
+
 def only_relay(gw):
     relays = list(gw.gateway.relays)
     assert len(relays) == 1
@@ -40,12 +56,7 @@ async def test_passthrough_runs_in_socket_callbacks_on_picows():
         async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
             assert (await recv_json(ws))["type"] == "session.created"
             assert only_relay(gw).mode == ("direct" if DIRECT else "pumps")
-            await ws.send(json.dumps({"type": "conversation.item.create", "item": {
-                "type": "message", "role": "user", "content": [{"type": "input_text", "text": "hello"}]}}))
-            await ws.send(json.dumps({"type": "response.create"}))
-            types = []
-            while "response.done" not in types:
-                types.append((await recv_json(ws))["type"])
+            types = await ask_for_a_reply(ws, "hello")
             assert types.index("conversation.item.added") < types.index("response.created")
             assert not fake.invalid
 
@@ -53,9 +64,7 @@ async def test_passthrough_runs_in_socket_callbacks_on_picows():
 async def test_gemini_upstream_is_read_in_callbacks_too():
     fake = FakeGeminiLive()
     async with fake.running():
-        cfg = {"model_list": [{"model_name": "g", "litellm_params": {
-            "model": "gemini/gemini-live-2.5-flash-preview", "api_key": "test-key", "api_base": fake.api_base}}]}
-        async with running_gateway(cfg) as gw:
+        async with running_gateway(gemini_config(fake.api_base)) as gw:
             async with ws_connect(gw.realtime_url("g")) as ws:
                 assert (await recv_json(ws))["type"] == "session.created"
                 # GeminiUpstream re-attaches to each new socket after a swap.
@@ -69,12 +78,7 @@ async def test_upstream_without_callbacks_is_pumped_while_the_client_is_read_in_
             assert (await recv_json(ws))["type"] == "session.created"
             # The mock's upstream (like Bedrock's HTTP/2 stream) has only receive().
             assert only_relay(gw).mode == ("client-direct" if DIRECT else "pumps")
-            await ws.send(json.dumps({"type": "conversation.item.create", "item": {
-                "type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}}))
-            await ws.send(json.dumps({"type": "response.create"}))
-            types = []
-            while "response.done" not in types:
-                types.append((await recv_json(ws))["type"])
+            await ask_for_a_reply(ws, "hi")  # the whole reply arrives through the pumped upstream
 
 
 async def test_client_message_in_fragments_reaches_upstream_whole():
@@ -155,9 +159,7 @@ async def test_ending_a_gemini_session_says_why_once_and_nothing_after():
     the client as a second error ("Gemini closed the connection")."""
     fake = FakeGeminiLive()
     async with fake.running():
-        cfg = {"model_list": [{"model_name": "g", "litellm_params": {
-            "model": "gemini/gemini-live-2.5-flash-preview", "api_key": "test-key", "api_base": fake.api_base}}]}
-        async with running_gateway(cfg) as gw:
+        async with running_gateway(gemini_config(fake.api_base)) as gw:
             async with ws_connect(gw.realtime_url("g")) as ws:
                 assert (await recv_json(ws))["type"] == "session.created"
                 await ws.send(json.dumps({"type": "session.update", "session": {"instructions": "hi"}}))

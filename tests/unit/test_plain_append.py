@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+from collections.abc import Iterator
 
 import pytest
 
@@ -92,23 +93,29 @@ def test_other_spellings_come_out_as_the_parse_has_them(text):
     assert through_edge(text) == by_full_parse(text)
 
 
+MUTATED_BASES = (COMPACT % AUDIO[:48],
+                 '{"type": "input_audio_buffer.append", "audio": "%s", "event_id": "e1"}' % AUDIO[:48])
+
+
+def mutations(seed: int, alphabet: list[str], count: int) -> Iterator[str]:
+    """``count`` frames per base, each with one or two characters of ``alphabet``
+    put in (replacing or inserted), reproducibly from ``seed``."""
+    rng = random.Random(seed)
+    for base in MUTATED_BASES:
+        for _ in range(count):
+            chars = list(base)
+            for _ in range(rng.randint(1, 2)):
+                pos = rng.randrange(len(chars) + 1)
+                if rng.random() < 0.5 and pos < len(chars):
+                    chars[pos] = rng.choice(alphabet)
+                else:
+                    chars.insert(pos, rng.choice(alphabet))
+            yield "".join(chars)
+
+
 def test_random_one_or_two_character_changes_come_out_as_the_parse_has_them():
-    rng = random.Random(8)
     alphabet = ['"', "\\", "}", "{", ",", " ", "\x00", "\x1f", "\n", "\x7f", "é", "=", "A", "/", ":"]
-    for base in (COMPACT % AUDIO[:48], '{"type": "input_audio_buffer.append", "audio": "%s", "event_id": "e1"}' % AUDIO[:48]):
-        check_mutations(rng, alphabet, base, 2000)
-
-
-def check_mutations(rng: random.Random, alphabet: list[str], base: str, count: int) -> None:
-    for _ in range(count):
-        chars = list(base)
-        for _ in range(rng.randint(1, 2)):
-            pos = rng.randrange(len(chars) + 1)
-            if rng.random() < 0.5 and pos < len(chars):
-                chars[pos] = rng.choice(alphabet)
-            else:
-                chars.insert(pos, rng.choice(alphabet))
-        text = "".join(chars)
+    for text in mutations(8, alphabet, 2000):
         got, want = through_edge(text), by_full_parse(text)
         if want == ("error", "not an event"):
             # JSON, but not an event: refused (the exact code is test_bad_input's business).
@@ -186,22 +193,12 @@ def test_random_changes_get_the_verbatim_check_right():
     """Sound (only real appends, up to control characters in the audio) and as
     complete as plain_append for escape-free frames; what it refuses goes the
     general way, so refusing more would only be slower."""
-    rng = random.Random(9)
     alphabet = ['"', "\\", "}", "{", ",", " ", "\x00", "\x1f", "\n", "\x7f", "é", "=", "A", "/", ":", "7"]
-    for base in (COMPACT % AUDIO[:48], '{"type": "input_audio_buffer.append", "audio": "%s", "event_id": "e1"}' % AUDIO[:48]):
-        for _ in range(3000):
-            chars = list(base)
-            for _ in range(rng.randint(1, 2)):
-                pos = rng.randrange(len(chars) + 1)
-                if rng.random() < 0.5 and pos < len(chars):
-                    chars[pos] = rng.choice(alphabet)
-                else:
-                    chars.insert(pos, rng.choice(alphabet))
-            text = "".join(chars)
-            verbatim = is_verbatim_append(text)
-            # Never a frame that is not such an append (sound) ...
-            assert not verbatim or verbatim_reference(text), repr(text)
-            # ... and every escape-free one plain_append reads (others take the general path).
-            event = plain_append(text)
-            if event is not None and "\\" not in text:
-                assert verbatim, repr(text)
+    for text in mutations(9, alphabet, 3000):
+        verbatim = is_verbatim_append(text)
+        # Never a frame that is not such an append (sound) ...
+        assert not verbatim or verbatim_reference(text), repr(text)
+        # ... and every escape-free one plain_append reads (others take the general path).
+        event = plain_append(text)
+        if event is not None and "\\" not in text:
+            assert verbatim, repr(text)

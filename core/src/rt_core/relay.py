@@ -515,7 +515,7 @@ class Relay:
         s = self.session
         actions: Sequence[Any] | None
         try:
-            actions = self._outbound(session=s, frame=UpstreamLost(code, reason))
+            actions = self._translate_out(UpstreamLost(code, reason))
         except Exception as exc:
             log.warning("session %s: translate_outbound failed on upstream close: %r", s.id, exc)
             actions = None

@@ -185,10 +185,6 @@ class WebSocketUpstream:
                 f"{self.name} could not be reached at {self.safe_url}: {type(exc).__name__}: {exc}"
             ) from None
 
-    def _conn(self) -> Any:
-        """The open connection when it is a :mod:`rt_core.wsdirect` one, else None."""
-        return self._direct_conn
-
     def _sends_plainly(self) -> bool:
         return type(self).send is WebSocketUpstream.send
 
@@ -198,7 +194,7 @@ class WebSocketUpstream:
         and this class's own ``send``/``receive`` are in use, else None."""
         if not self._sends_plainly() or type(self).receive is not WebSocketUpstream.receive:
             return None
-        return self._conn()
+        return self._direct_conn
 
     def send_now(self, frame: Any) -> bool:
         """Write ``frame`` without waiting; False when that is not possible (then ``send``)."""
@@ -213,13 +209,13 @@ class WebSocketUpstream:
 
     async def writable(self) -> None:
         """Return once the socket's write buffer has room."""
-        conn = self._conn()
+        conn = self._direct_conn
         if conn is not None:
             await conn.writable()
 
     def received_close(self) -> tuple[int, str] | None:
         """The provider's close frame (code, reason), if one arrived."""
-        conn = self._conn()
+        conn = self._direct_conn
         return conn.received_close() if conn is not None else None
 
     async def send(self, frame: Any) -> None:
