@@ -198,6 +198,8 @@ class OpenAIEcho(WSListener):
 # ---------------------------------------------------------------- Gemini fake
 
 _GEMINI_INPUT_KEYS = (b'"realtimeInput"', b'"realtime_input"')
+#: Gemini Live's output rate (pcm16), the rate of every reply's audio.
+OUTPUT_RATE = 24000
 _GEMINI_HEAD = b'{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"audio/pcm;rate=24000","data":"'
 _GEMINI_TAIL = b'"}}]}}}'
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
@@ -223,9 +225,9 @@ def to_24k_duration(pcm: bytes, rate: int) -> bytes:
     Google resamples input it receives at other declared rates, so their duration
     is kept too (LiteLLM, for one, forwards 24 kHz audio as is).
     """
-    if rate == 24000:
+    if rate == OUTPUT_RATE:
         return pcm
-    size = (len(pcm) * 24000 // rate) & ~1
+    size = (len(pcm) * OUTPUT_RATE // rate) & ~1
     if size <= len(pcm):
         return pcm[:size]
     out = pcm
@@ -235,9 +237,25 @@ def to_24k_duration(pcm: bytes, rate: int) -> bytes:
 
 
 def gemini_audio_reply(data_b64: bytes, rate: int = 16000) -> bytes | None:
-    """Build the serverContent frame answering one base64 pcm16 chunk."""
+    """Build the serverContent frame answering one base64 pcm16 chunk.
+
+    Audio already at the output rate whose text has the shape of standard
+    padded base64 of whole samples is echoed as the same text: decoding and
+    re-encoding it would change no byte, and on this shared machine the fake's
+    CPU is taken from the gateway under test (the OpenAI echo fake does not
+    decode either).  Its alphabet is not checked: the gateways under test
+    forward what the load generator sends, which is valid.  Other text is
+    decoded as Google's JSON does (either alphabet, padding optional).
+    """
+    if rate == OUTPUT_RATE and not len(data_b64) & 3 and b"-" not in data_b64 and b"_" not in data_b64:
+        nbytes = (len(data_b64) >> 2) * 3 - (len(data_b64) - len(data_b64.rstrip(b"=")))
+        if not nbytes & 1:
+            _AUDIO_IN_MS[0] += nbytes * 500 / rate
+            STATS["gemini_audio_in_ms"] = int(_AUDIO_IN_MS[0])
+            return b"".join((_GEMINI_HEAD, data_b64, _GEMINI_TAIL))
     if b"-" in data_b64 or b"_" in data_b64:
         data_b64 = data_b64.translate(_URLSAFE)
+    data_b64 += b"=" * (-len(data_b64) % 4)
     try:
         pcm = binascii.a2b_base64(data_b64)
     except binascii.Error:

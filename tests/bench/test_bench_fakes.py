@@ -13,6 +13,7 @@ from openai.types.realtime import RealtimeServerEvent
 from pydantic import TypeAdapter
 from websockets.asyncio.client import connect
 
+from bench import fakes
 from bench.fakes import find_string_value, to_24k_duration
 
 SERVER_EVENT = TypeAdapter(RealtimeServerEvent)
@@ -150,3 +151,24 @@ def test_to_24k_duration_keeps_duration() -> None:
     assert len(to_24k_duration(pcm(320), 8000)) == 960
     assert len(to_24k_duration(pcm(1920), 48000)) == 960
     assert to_24k_duration(pcm(960), 24000) == pcm(960)
+
+
+def _reply_audio(reply: bytes | None) -> bytes:
+    assert reply is not None
+    data = json.loads(reply)["serverContent"]["modelTurn"]["parts"][0]["inlineData"]
+    assert data["mimeType"] == "audio/pcm;rate=24000"
+    return base64.b64decode(data["data"], validate=True)
+
+
+@pytest.mark.parametrize("spelling", ["standard", "urlsafe", "unpadded"])
+def test_gemini_reply_at_the_output_rate_carries_the_same_audio_and_counts_its_duration(spelling: str) -> None:
+    """The no-decode echo at 24 kHz gives what the decoding path gives, and counts the same milliseconds."""
+    pcm = bytes(range(256)) * 7 + b"\xfb\xff\xfe\xfc"  # 1796 bytes: base64 with "=", "+" and "/"
+    text = {"standard": base64.b64encode(pcm), "urlsafe": base64.urlsafe_b64encode(pcm),
+            "unpadded": base64.b64encode(pcm).rstrip(b"=")}[spelling]
+    before = fakes._AUDIO_IN_MS[0]
+    assert _reply_audio(fakes.gemini_audio_reply(text, 24000)) == pcm
+    assert fakes._AUDIO_IN_MS[0] - before == pytest.approx(len(pcm) * 500 / 24000)
+    before = fakes._AUDIO_IN_MS[0]
+    assert len(_reply_audio(fakes.gemini_audio_reply(base64.b64encode(pcm), 16000))) == len(pcm) * 3 // 2
+    assert fakes._AUDIO_IN_MS[0] - before == pytest.approx(len(pcm) * 500 / 16000)

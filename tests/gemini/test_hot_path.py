@@ -60,10 +60,18 @@ CHUNK2 = b64(tone24k(20, hz=500))
 
 
 class Recorder:
-    """Feeds one translator and writes down everything observable, as text."""
+    """Feeds one translator and writes down everything observable, as text.
 
-    def __init__(self, translator: GeminiTranslator) -> None:
+    ``quick``: feed it as the relay's quick routes do (docs/hooks.md): each
+    append's audio text, read by the client edge, to ``quick_append`` and each
+    Gemini frame to ``quick_outbound`` first, and only what they decline to
+    ``inbound``/``outbound``.
+    """
+
+    def __init__(self, translator: GeminiTranslator, quick: bool = False) -> None:
         self.t = translator
+        self.quick = quick
+        self.quick_taken = {"appends": 0, "deltas": 0}
         self.ga = ClientEdge("ga", max_event_bytes=1 << 24, ids=lambda p: "unused")
         self.beta = ClientEdge("beta", max_event_bytes=1 << 24, ids=lambda p: "unused")
         self.out: list[Any] = []
@@ -86,6 +94,13 @@ class Recorder:
                 raise AssertionError(f"unexpected action {a!r}")
 
     def client(self, data: dict[str, Any]) -> None:
+        if self.quick:
+            audio = self.ga.append_audio(dumps(data))
+            frame = None if audio is None else self.t.quick_append(audio)
+            if frame is not None:
+                self.quick_taken["appends"] += 1
+                self._record([ToUpstream(frame)])
+                return
         try:
             self._record(self.t.inbound(Event.from_data(data)))
         except ClientEventError as exc:
@@ -93,6 +108,13 @@ class Recorder:
 
     def gemini(self, frame: bytes | str | dict[str, Any]) -> None:
         raw = spaced(frame) if isinstance(frame, dict) else frame
+        if self.quick:
+            text = self.t.quick_outbound(raw)
+            if text is not None:
+                assert Event.from_text(text).type in self.t.quick_outbound_types
+                self.quick_taken["deltas"] += 1
+                self._record([ToClient(Event("response.output_audio.delta", text))])
+                return
         self._record(self.t.outbound(raw))
 
     def timer(self, name: str) -> None:
@@ -112,15 +134,20 @@ def general_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run_both(script: Script, monkeypatch: pytest.MonkeyPatch, **opts: Any) -> list[Any]:
+    """Run ``script`` as shipped, through the quick routes, and with every
+    shortcut off: the three must agree output for output."""
     fast = Recorder(make_translator(**opts))
     script(fast)
+    quick = Recorder(make_translator(**opts), quick=True)
+    script(quick)
     with monkeypatch.context() as m:
         general_only(m)
         slow = Recorder(make_translator(**opts))
         script(slow)
-    assert len(fast.out) == len(slow.out)
-    for i, (a, b) in enumerate(zip(fast.out, slow.out, strict=True)):
-        assert a == b, f"output {i} differs"
+    for other in (fast, quick):
+        assert len(other.out) == len(slow.out)
+        for i, (a, b) in enumerate(zip(other.out, slow.out, strict=True)):
+            assert a == b, f"output {i} differs{' (quick routes)' if other.quick else ''}"
     return fast.out
 
 
@@ -376,6 +403,17 @@ def test_steady_audio_frames_take_the_shortcut(monkeypatch):
         assert delta["type"] == "response.output_audio.delta" and delta["delta"] == CHUNK2
         assert list(delta) == ["type", "event_id", "response_id", "item_id", "output_index", "content_index",
                                "delta"]
+
+
+def test_steady_frames_take_the_quick_routes():
+    """The relay's quick routes (fed as Recorder(quick=True) feeds them) take
+    every steady-state append and audio frame; the rest go the general way."""
+    r = Recorder(make_translator(), quick=True)
+    steady_reply(r)
+    # All five appends come after setupComplete.  Of the thirteen audio frames,
+    # all but the first (it opens the reply), the one whose MIME type has a
+    # JSON escape (server_audio_part leaves it to json.loads) and the empty one.
+    assert r.quick_taken == {"appends": 5, "deltas": 10}
 
 
 def test_standard_client_audio_is_not_decoded(monkeypatch):

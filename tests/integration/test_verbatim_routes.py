@@ -66,7 +66,7 @@ async def test_ga_passthrough_uses_both_shortcuts_and_changes_no_byte():
         async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
             await recv_text(ws)  # session.created
             relay = only_relay(gw)
-            assert relay.verbatim == ("appends", "deltas")
+            assert relay.shortcuts == ("verbatim appends", "verbatim deltas")
             sent = [*APPENDS, json.dumps({"type": "input_audio_buffer.commit"}), json.dumps({"type": "response.create"})]
             for frame in sent:
                 await ws.send(frame)
@@ -99,7 +99,7 @@ async def test_bad_appends_get_clear_errors_and_the_session_goes_on():
             openai_config(fake.api_base, litellm_settings={"max_event_bytes": 4096})) as gw:
         async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
             await recv_text(ws)
-            assert only_relay(gw).verbatim == ("appends", "deltas")
+            assert only_relay(gw).shortcuts == ("verbatim appends", "verbatim deltas")
             # Over the size limit (ASCII, so its length is its size): rt refuses it.
             big = '{"type":"input_audio_buffer.append","audio":"%s"}' % ("A" * 8000)
             await ws.send(big)
@@ -131,7 +131,7 @@ async def test_appends_taken_by_the_shortcut_count_for_input_audio_buffer_end():
     async with fake.running(), running_gateway(openai_config(fake.api_base)) as gw:
         async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
             await recv_text(ws)
-            assert "appends" in only_relay(gw).verbatim
+            assert "verbatim appends" in only_relay(gw).shortcuts
             await ws.send(COMPACT)
             await ws.send(json.dumps({"type": "input_audio_buffer.end"}))
             await texts_until(ws, "input_audio_buffer.committed")
@@ -146,7 +146,7 @@ async def test_beta_client_takes_the_append_shortcut_but_deltas_are_renamed():
         headers = {"OpenAI-Beta": "realtime=v1"}
         async with ws_connect(gw.realtime_url("gpt-realtime"), additional_headers=headers) as ws:
             await recv_text(ws)
-            assert only_relay(gw).verbatim == ("appends",)
+            assert only_relay(gw).shortcuts == ("verbatim appends",)
             await ws.send(COMPACT)
             await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
             await ws.send(json.dumps({"type": "response.create"}))
@@ -157,8 +157,8 @@ async def test_beta_client_takes_the_append_shortcut_but_deltas_are_renamed():
 @pytest.mark.anyio
 @pytest.mark.parametrize(("logged", "expected"), [
     ("*", ()),
-    (["input_audio_buffer.append"], ("deltas",)),
-    (["response.output_audio.delta"], ("appends", "deltas")),  # the other deltas still qualify
+    (["input_audio_buffer.append"], ("verbatim deltas",)),
+    (["response.output_audio.delta"], ("verbatim appends", "verbatim deltas")),  # the other deltas still qualify
 ])
 async def test_events_the_log_records_are_not_taken_past_it(logged: Any, expected: tuple[str, ...], tmp_path: Any):
     fake = FakeOpenAI()
@@ -167,7 +167,7 @@ async def test_events_the_log_records_are_not_taken_past_it(logged: Any, expecte
             "logged_real_time_event_types": logged, "rt_log_jsonl": str(jsonl)})) as gw:
         async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
             await recv_text(ws)
-            assert only_relay(gw).verbatim == expected
+            assert only_relay(gw).shortcuts == expected
             await ws.send(COMPACT)
             await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
             await ws.send(json.dumps({"type": "response.create"}))
@@ -199,7 +199,7 @@ async def test_another_plugins_translate_hook_turns_the_shortcuts_off():
     async with fake.running(), running_gateway(openai_config(fake.api_base), plugins={"watcher": watcher}) as gw:
         async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
             await recv_text(ws)
-            assert only_relay(gw).verbatim == ()
+            assert only_relay(gw).shortcuts == ()
             await ws.send(COMPACT)
             await ws.send(json.dumps({"type": "input_audio_buffer.commit"}))
             await texts_until(ws, "input_audio_buffer.committed")

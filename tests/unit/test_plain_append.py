@@ -17,7 +17,7 @@ import pytest
 
 from rt_core import ClientEventError
 from rt_core.edge import ClientEdge
-from rt_core.events import is_verbatim_append, plain_append
+from rt_core.events import append_audio_span, plain_append
 
 AUDIO = base64.b64encode(bytes(range(256)) * 4).decode()
 COMPACT = '{"type":"input_audio_buffer.append","audio":"%s"}'
@@ -129,8 +129,12 @@ def test_random_one_or_two_character_changes_come_out_as_the_parse_has_them():
 _CONTROL = {chr(c) for c in range(0x20)}
 
 
+def is_verbatim_append(text: str) -> bool:
+    return append_audio_span(text) is not None
+
+
 def verbatim_reference(text: str) -> bool:
-    """What ``is_verbatim_append`` must say: the frame is an append the full parse
+    """What ``append_audio_span`` must say (a span, or None): the frame is an append the full parse
     reads as ``{"type", "audio"[, "event_id"]}`` (both strings) with no escape in
     the audio -- or would be, but for control characters inside the audio, which
     the verbatim route leaves to the upstream's own parse."""
@@ -166,7 +170,8 @@ def verbatim_reference(text: str) -> bool:
     '{"type":"input_audio_buffer.append","audio":"%s" ,\n "event_id" : "e"\r\n}',
 ])
 def test_the_verbatim_check_passes_the_usual_spellings(spelling):
-    assert is_verbatim_append(spelling % AUDIO)
+    start, end = append_audio_span(spelling % AUDIO)
+    assert (spelling % AUDIO)[start:end] == AUDIO
 
 
 @pytest.mark.parametrize("text", [
@@ -202,3 +207,6 @@ def test_random_changes_get_the_verbatim_check_right():
         event = plain_append(text)
         if event is not None and "\\" not in text:
             assert verbatim, repr(text)
+            # ... and the span is exactly the audio the parse reads.
+            start, end = append_audio_span(text)
+            assert text[start:end] == event.data["audio"], repr(text)

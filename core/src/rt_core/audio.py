@@ -329,6 +329,8 @@ class AudioConverter:
         "_bytes_in",
         "_bytes_out",
         "_carry",
+        "_dst_bytes_per_second",
+        "_src_bytes_per_second",
         "_decode_f32",
         "_decode_i16",
         "_encode",
@@ -348,6 +350,9 @@ class AudioConverter:
         self.identity: Final = src == dst
         self._bytes_in = 0
         self._bytes_out = 0
+        # Read per chunk by ms_in/ms_out (the same arithmetic as AudioFormat.duration_ms).
+        self._src_bytes_per_second: Final = src.bytes_per_second
+        self._dst_bytes_per_second: Final = dst.bytes_per_second
         self._carry = b""  # first byte of an incomplete pcm16 sample
         self._transcode: bytes | None = None
         self._stream: Any = None  # soxr.ResampleStream (soxr ships no type information)
@@ -377,12 +382,12 @@ class AudioConverter:
     @property
     def ms_in(self) -> float:
         """Milliseconds of input audio accepted since creation or :meth:`reset`."""
-        return self.src.duration_ms(self._bytes_in)
+        return self._bytes_in * 1000 / self._src_bytes_per_second
 
     @property
     def ms_out(self) -> float:
         """Milliseconds of output audio returned since creation or :meth:`reset`."""
-        return self.dst.duration_ms(self._bytes_out)
+        return self._bytes_out * 1000 / self._dst_bytes_per_second
 
     def convert(self, data: bytes) -> bytes:
         """Convert the next chunk of the stream; may return ``b""``.

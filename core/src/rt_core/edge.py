@@ -20,7 +20,7 @@ from typing import Any
 
 from . import dialect
 from .errors import ClientEventError
-from .events import Action, Event, Schedule, TimerFired, dumps, is_verbatim_append, plain_append
+from .events import Action, Event, Schedule, TimerFired, append_audio_span, dumps, plain_append
 
 __all__ = ["ClientEdge", "normalize_tools"]
 
@@ -154,18 +154,33 @@ class ClientEdge:
     def passes_append(self, message: str | bytes) -> bool:
         """True when ``message`` is an audio append to forward as it is (within
         the size limit, spelled the usual way: see
-        :func:`~rt_core.events.is_verbatim_append`), and it is now recorded as
+        :func:`~rt_core.events.append_audio_span`), and it is now recorded as
         :meth:`inbound` records one.  False: hand it to :meth:`inbound`.
 
-        For the relay's shortcut (frames a translator forwards unchanged): the
-        outcome of :meth:`inbound` without building the event -- except that
-        the audio's characters are left to the upstream, which parses the
-        frame itself.
+        For the relay's verbatim route (frames a translator forwards
+        unchanged): the outcome of :meth:`inbound` without building the event
+        -- except that the audio's characters are left to the upstream, which
+        parses the frame itself.
         """
-        if type(message) is str and len(message) <= self.max_event_bytes and is_verbatim_append(message):
+        if type(message) is str and len(message) <= self.max_event_bytes and append_audio_span(message) is not None:
             self.uncommitted_audio = True
             return True
         return False
+
+    def append_audio(self, message: str | bytes) -> str | None:
+        """The audio text of ``message`` when it is an append :meth:`passes_append`
+        would pass, now recorded as :meth:`inbound` records one; else None
+        (hand it to :meth:`inbound`).
+
+        For the relay's quick route: the audio goes to a translator that
+        refuses anything but base64, so its characters need not be read here.
+        """
+        if type(message) is str and len(message) <= self.max_event_bytes:
+            span = append_audio_span(message)
+            if span is not None:
+                self.uncommitted_audio = True
+                return message[span[0]:span[1]]
+        return None
 
     def passes_verbatim(self, event_type: str) -> bool:
         """True when :meth:`outbound` returns the text of every ``event_type``

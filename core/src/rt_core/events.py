@@ -45,7 +45,7 @@ __all__ = [
     "peek_type",
     "plain_append",
     "append_parts",
-    "is_verbatim_append",
+    "append_audio_span",
     "dumps",
 ]
 
@@ -106,31 +106,35 @@ def plain_append(text: str) -> "Event | None":
     return Event(_APPEND, text, {"type": _APPEND, "audio": audio, "event_id": event_id})
 
 
-def is_verbatim_append(text: str) -> bool:
-    """True when ``text`` is an audio append spelled the usual way (see
-    :func:`plain_append`) whose audio string has no escapes: the frame is
-    checked for what it is -- the head, the string's closing quote, an
-    optional ``event_id``, the end -- but the audio's characters are not read.
+def append_audio_span(text: str) -> tuple[int, int] | None:
+    """``(start, end)`` of the audio string's characters (``text[start:end]``)
+    when ``text`` is an audio append spelled the usual way (see
+    :func:`plain_append`) whose audio string has no escapes, else None.  The
+    frame is checked for what it is -- the head, the string's closing quote,
+    an optional ``event_id``, the end -- but the audio's characters are not
+    read.
 
-    For a frame forwarded unchanged to an upstream that parses it itself
-    (rt's verbatim route): the audio is the upstream's to judge, so a control
-    character inside it gets the upstream's own invalid-JSON error, where
-    :func:`plain_append` (for translators, which read the audio) lets the full
-    parse refuse it.  Finding the quote is a memchr; reading every character
-    was the largest cost of relaying a passthrough append.
+    For rt's quick routes (docs/hooks.md): a frame forwarded unchanged to an
+    upstream that parses it itself, where the audio is the upstream's to
+    judge, so a control character inside it gets the upstream's own
+    invalid-JSON error; or audio handed to a translator that refuses anything
+    but base64, control characters included.  :func:`plain_append` (for
+    everything else) lets the full parse refuse them.  Finding the quote is a
+    memchr; reading every character was the largest cost of relaying a
+    passthrough append.
     """
     for head in _APPEND_HEADS:
         if text.startswith(head):
             break
     else:
-        return False
+        return None
     start = len(head)
     end = text.find('"', start)
     if end < 0 or text.find("\\", start, end) >= 0:
-        return False
-    if end == len(text) - 2 and text[-1] == "}":
-        return True
-    return _APPEND_ID_TAIL.fullmatch(text, end + 1) is not None
+        return None
+    if (end == len(text) - 2 and text[-1] == "}") or _APPEND_ID_TAIL.fullmatch(text, end + 1) is not None:
+        return start, end
+    return None
 
 
 def append_parts(text: str) -> tuple[str, str | None] | None:

@@ -154,9 +154,10 @@ class Relay:
         #: How the sides are read: "direct" (both in their sockets' callbacks),
         #: "client-direct", "upstream-direct" or "pumps" (both by pump tasks).
         self.mode = ""
-        #: The shortcuts in use for frames the translator passes through unchanged:
-        #: "appends" (client audio), "deltas" (upstream deltas); see ``_client_route``.
-        self.verbatim: tuple[str, ...] = ()
+        #: The shortcuts in use (docs/hooks.md): "verbatim appends" or "quick
+        #: appends" (client audio), "verbatim deltas" or "quick deltas" (the
+        #: upstream's high-rate frames); see ``_client_route``/``_upstream_route``.
+        self.shortcuts: tuple[str, ...] = ()
         self._tg: Any = None
         self._timers: dict[str, anyio.CancelScope] = {}
         self._inbound: Any = None
@@ -197,10 +198,9 @@ class Relay:
             assert s.deployment is not None
             self._inbound, self._outbound = self.host.session_callers(s.deployment.provider)
             self._bind_translation()
-            self._on_client, self._on_upstream = self._client_route(), self._upstream_route()
-            self.verbatim = tuple(name for name, route, general in (
-                ("appends", self._on_client, self._on_client_message),
-                ("deltas", self._on_upstream, self._on_upstream_frame)) if route != general)
+            (self._on_client, client_route), (self._on_upstream, upstream_route) = (
+                self._client_route(), self._upstream_route())
+            self.shortcuts = tuple(name for name in (client_route, upstream_route) if name)
             self._log_start(started_at)
             async with anyio.create_task_group() as tg:
                 self._tg = tg
@@ -211,9 +211,9 @@ class Relay:
                 # what it returned before anything newer can reach the client.
                 self._execute(conn.actions)
                 self._start_reading(tg)
-                log.info("session %s open: model=%s deployment=%s dialect=%s client=%s attempts=%d relay=%s verbatim=%s",
+                log.info("session %s open: model=%s deployment=%s dialect=%s client=%s attempts=%d relay=%s shortcuts=%s",
                          s.id, s.model, s.deployment.label, s.dialect, s.client.name, len(self.attempts), self.mode,
-                         ",".join(self.verbatim) or "-")
+                         ",".join(self.shortcuts) or "-")
         except Exception as exc:
             # A bug must end one session cleanly, never crash the server.
             self._internal_error(exc)
@@ -386,63 +386,115 @@ class Relay:
         code, reason = self.upstream.received_close() or (1006, "connection lost without a close frame")  # type: ignore[union-attr]
         self._upstream_lost(code, reason)
 
-    # ------------------------------------------------------------------ verbatim routes
+    # ------------------------------------------------------------------ shortcuts
 
-    def _client_route(self) -> Any:
-        """What handles each client message: :meth:`_on_client_message`, or --
-        when the translator forwards audio appends unchanged
-        (``verbatim_appends``, docs/hooks.md), no other plugin translates and
-        the event log does not record appends -- a shortcut that writes a
-        plain append (:meth:`ClientEdge.passes_append`) straight upstream,
-        skipping the event, the hooks and the actions it would have made.
+    def _client_route(self) -> tuple[Any, str]:
+        """What handles each client message, and the shortcut's name ("" for none).
+
+        :meth:`_on_client_message` (the general path), or, when no other plugin
+        translates and the event log does not record appends, a shortcut for
+        plain audio appends (docs/hooks.md):
+
+        * "verbatim appends": the translator forwards appends unchanged
+          (``verbatim_appends``): a plain append (:meth:`ClientEdge.passes_append`)
+          is written straight upstream;
+        * "quick appends": the translator turns the audio into its upstream
+          frame itself (``quick_append``): the append's audio text
+          (:meth:`ClientEdge.append_audio`) goes to it, and the frame it
+          returns straight upstream; ``None`` sends the message the general way.
+
+        Either skips the event, the hooks and the actions the general path builds.
         """
-        if not (self._only_dispatch() and getattr(self.session.translator, "verbatim_appends", False)
-                and not self.logger.wants(APPEND)):
-            return self._on_client_message
-        passes_append = self.edge.passes_append
+        general = self._on_client_message
+        translator = self.session.translator
+        if not self._only_dispatch() or self.logger.wants(APPEND):
+            return general, ""
         put = self._to_upstream_box.put  # type: ignore[union-attr]
         stats = self.stats
-        general = self._on_client_message
+        if getattr(translator, "verbatim_appends", False):
+            passes_append = self.edge.passes_append
 
-        def on_client_message(message: str | bytes) -> None:
-            if passes_append(message):
-                stats.frames_in += 1
-                stats.bytes_in += len(message)
-                put(message)
-            else:
+            def verbatim_append(message: str | bytes) -> None:
+                if passes_append(message):
+                    stats.frames_in += 1
+                    stats.bytes_in += len(message)
+                    put(message)
+                else:
+                    general(message)
+
+            return verbatim_append, "verbatim appends"
+        quick = getattr(translator, "quick_append", None)
+        if quick is None:
+            return general, ""
+        append_audio = self.edge.append_audio
+
+        def quick_append(message: str | bytes) -> None:
+            audio = append_audio(message)
+            frame = None if audio is None else quick(audio)
+            if frame is None:
                 general(message)
+                return
+            stats.frames_in += 1
+            stats.bytes_in += len(message)
+            put(frame)
 
-        return on_client_message
+        return quick_append, "quick appends"
 
-    def _upstream_route(self) -> Any:
-        """What handles each upstream frame: :meth:`_on_upstream_frame`, or --
-        when the translator passes upstream events on unchanged
-        (``verbatim_outbound``) and no other plugin translates -- a shortcut
-        for the high-rate deltas (:data:`VERBATIM_DELTAS`) that neither the
+    def _upstream_route(self) -> tuple[Any, str]:
+        """What handles each upstream frame, and the shortcut's name ("" for none).
+
+        :meth:`_on_upstream_frame` (the general path), or, when no other plugin
+        translates, a shortcut for high-rate client events that neither the
         client edge (:meth:`ClientEdge.passes_verbatim`), the usage count nor
-        the event log needs to see: their text goes straight to the client.
+        the event log needs to see (docs/hooks.md):
+
+        * "verbatim deltas": the translator passes upstream events on unchanged
+          (``verbatim_outbound``): the deltas of :data:`VERBATIM_DELTAS` go
+          straight to the client;
+        * "quick deltas": the translator turns its upstream's high-rate frames
+          into client events itself (``quick_outbound``, making only the types
+          in ``quick_outbound_types``): the text it returns goes straight to
+          the client; ``None`` sends the frame the general way.
         """
-        if not (self._only_dispatch() and getattr(self.session.translator, "verbatim_outbound", False)):
-            return self._on_upstream_frame
+        general = self._on_upstream_frame
+        translator = self.session.translator
+        if not self._only_dispatch():
+            return general, ""
         edge, logger = self.edge, self.logger
-        types = [t for t in VERBATIM_DELTAS if edge.passes_verbatim(t) and not logger.wants(t)]
-        if not types:
-            return self._on_upstream_frame
-        heads = tuple(head % t for t in types for head in ('{"type":"%s"', '{"type": "%s"'))
         put = self._to_client_box.put
         stats = self.stats
-        general = self._on_upstream_frame
+        if getattr(translator, "verbatim_outbound", False):
+            types = [t for t in VERBATIM_DELTAS if edge.passes_verbatim(t) and not logger.wants(t)]
+            if not types:
+                return general, ""
+            heads = tuple(head % t for t in types for head in ('{"type":"%s"', '{"type": "%s"'))
 
-        def on_upstream_frame(frame: Any) -> None:
-            if type(frame) is str and frame.startswith(heads):
-                stats.frames_out += 1
-                stats.bytes_out += len(frame)
-                if not self.client_gone:
-                    put(frame)
-            else:
+            def verbatim_delta(frame: Any) -> None:
+                if type(frame) is str and frame.startswith(heads):
+                    stats.frames_out += 1
+                    stats.bytes_out += len(frame)
+                    if not self.client_gone:
+                        put(frame)
+                else:
+                    general(frame)
+
+            return verbatim_delta, "verbatim deltas"
+        quick = getattr(translator, "quick_outbound", None)
+        made: tuple[str, ...] = tuple(getattr(translator, "quick_outbound_types", ()))
+        if quick is None or not made or not all(edge.passes_verbatim(t) and not logger.wants(t) for t in made):
+            return general, ""
+
+        def quick_delta(frame: Any) -> None:
+            text = quick(frame)
+            if text is None:
                 general(frame)
+                return
+            stats.frames_out += 1
+            stats.bytes_out += len(frame)
+            if not self.client_gone:
+                put(text)
 
-        return on_upstream_frame
+        return quick_delta, "quick deltas"
 
     def _bind_translation(self) -> None:
         """Call the translator's own ``inbound``/``outbound`` when the built-in

@@ -39,11 +39,39 @@ log = logging.getLogger(__name__)
 class ClientSide(TranslatorState):
     """What each client event does (GA dialect)."""
 
+    def quick_append(self, audio: str) -> str | None:
+        """The upstream frame for an append's audio in the steady state, or None.
+
+        The steady state: server VAD, Gemini ready and nothing queued for it,
+        and audio already in the format Gemini is sent -- whole pcm16 samples
+        in standard padded base64 (the text is forwarded; checking it refuses
+        any other character, so the relay may hand over audio whose
+        characters json has not read: docs/hooks.md, quick routes).  Then
+        this makes every change :meth:`_append` makes and returns the one
+        frame it would send.  Otherwise it changes nothing and returns None,
+        and the append takes the general way.
+        """
+        conv = self.in_audio
+        if not (self.phase == "ready" and not self.pending_turns and conv.passthrough and self.config.vad):
+            return None
+        ms = conv.take_plain_b64(audio)
+        if ms is None:
+            return None
+        self.input_ms += ms
+        frame = f"{conv.head}{audio}{_AUDIO_FRAME_TAIL}"  # one copy of the audio, no JSON encoder
+        self.user_input_unanswered = True
+        self.content_sent = True
+        self._remember(frame)
+        return frame
+
     def _append(self, event: Event) -> list[Action]:
         audio = event.data.get("audio")
         if not isinstance(audio, str):
             raise ClientEventError("audio must be a base64 string", code="invalid_value", param="audio",
                                    event_id=event.event_id)
+        frame = self.quick_append(audio)
+        if frame is not None:
+            return [ToUpstream(frame)]
         conv = self.in_audio
         before = conv.ms_in
         if self.config.vad:

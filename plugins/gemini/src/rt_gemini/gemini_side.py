@@ -10,7 +10,7 @@ import json
 import logging
 from typing import Any
 
-from rt_core import Action, Schedule, TimerFired, ToClient
+from rt_core import Action, Event, Schedule, TimerFired, ToClient
 
 from . import wire
 from .responses import ResponseState
@@ -179,17 +179,35 @@ class GeminiSide(TranslatorState):
             if resp.message is not None and not resp.message.closed:
                 actions.extend(ToClient(e) for e in resp.text_delta(text))
 
-    def _audio_out(self, resp: ResponseState, data: str, actions: list[Action]) -> None:
-        """Gemini's audio (base64) to the client's output format, as one audio delta."""
+    def _audio_delta(self, resp: ResponseState, data: str) -> str | None:
+        """Gemini's audio (base64) in the client's output format, as the text of
+        one ``response.output_audio.delta``; None when there is none to send."""
         conv = self.out_conv
         before = conv.ms_out
         try:
             out = conv.convert_b64(data)
         except ValueError:
             log.warning("Gemini sent audio that is not valid base64; dropped")
-            return
-        if out:
-            actions.append(ToClient(resp.audio_delta(out, conv.ms_out - before)))
+            return None
+        return resp.audio_delta_text(out, conv.ms_out - before) if out else None
+
+    def _audio_out(self, resp: ResponseState, data: str, actions: list[Action]) -> None:
+        text = self._audio_delta(resp, data)
+        if text is not None:
+            actions.append(ToClient(Event("response.output_audio.delta", text)))
+
+    def _open_audio_reply(self) -> ResponseState | None:
+        """The reply whose audio message is open, when nothing holds or drops
+        Gemini's audio: where a one-part audio message only adds a delta."""
+        if self.held is not None or self.suppress_turn:
+            return None  # _hold, or the turn is being dropped
+        resp = self.resp
+        if resp is None or not resp.started or resp.modalities != ["audio"]:
+            return None  # a new reply, or audio where none is shown
+        m = resp.message
+        if m is None or m.closed:
+            return None
+        return resp
 
     def _streaming_audio(self, data: str) -> list[Action] | None:
         """The actions for a one-part audio message (:func:`wire.server_audio_part`)
@@ -200,20 +218,40 @@ class GeminiSide(TranslatorState):
         (the same checks in the same order, the same state changes), without
         walking its dicts.
         """
-        if self.held is not None:
-            return None  # _hold
-        if self.suppress_turn:
+        if self.suppress_turn and self.held is None:
             return []  # _content → _model_part → _reply drops it
-        resp = self.resp
-        if resp is None or not resp.started or resp.modalities != ["audio"]:
-            return None  # a new reply, or audio where none is shown
-        m = resp.message
-        if m is None or m.closed:
+        resp = self._open_audio_reply()
+        if resp is None:
             return None
         self.tool_turn_open = False  # as _reply
         actions: list[Action] = []
         self._audio_out(resp, data, actions)
         return actions
+
+    #: What :meth:`quick_outbound` makes (docs/hooks.md, quick routes).
+    quick_outbound_types = ("response.output_audio.delta",)
+
+    def quick_outbound(self, frame: Any) -> str | None:
+        """The client event's text for a Gemini frame in the steady state, or None.
+
+        The steady state: a one-part audio message (:func:`wire.server_audio_part`)
+        with audio in it, while a reply's audio message is open and the client
+        takes Gemini's own output format.  Then this makes every change
+        :meth:`outbound` makes and returns the text of the one
+        ``response.output_audio.delta`` it would send.  Otherwise it changes
+        nothing and returns None, and the frame takes the general way.
+        """
+        kind = type(frame)
+        if kind is not bytes and kind is not str:
+            return None
+        part = wire.server_audio_part(frame)
+        if part is None or not part[1] or not self.out_conv.identity:
+            return None
+        resp = self._open_audio_reply()
+        if resp is None:
+            return None
+        self.tool_turn_open = False  # as _reply
+        return self._audio_delta(resp, part[1])  # not None: an identity conversion returns the audio
 
     def _turn_complete(self, actions: list[Action]) -> None:
         self.orphan_transcript = []

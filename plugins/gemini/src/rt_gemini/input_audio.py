@@ -147,6 +147,23 @@ class InputAudio:
         pcm = self.convert(decode_b64(b64) if raw is None else raw)
         return binascii.b2a_base64(pcm, newline=False).decode("ascii") if pcm else ""
 
+    def take_plain_b64(self, b64: str) -> float | None:
+        """In passthrough, with no half sample held: when ``b64`` is standard
+        padded base64 of whole samples, not empty (:func:`plain_b64_len`) --
+        what :meth:`convert_b64` would return unchanged -- count it as accepted
+        and return how much that added to :attr:`ms_in` (computed as the
+        difference of the two, as a caller reading :attr:`ms_in` around
+        :meth:`convert_b64` gets).  Otherwise change nothing and return None."""
+        if self._conv is not None or self._carry:
+            return None
+        n = plain_b64_len(b64)
+        if n <= 0 or n & 1:
+            return None
+        bps = self._bytes_per_second
+        before = self._bytes_in * 1000 / bps
+        self._bytes_in += n
+        return self._bytes_in * 1000 / bps - before
+
     def convert(self, data: bytes) -> bytes:
         """The next client chunk (raw bytes) as :attr:`dst` bytes; may be ``b""``."""
         if self._conv is not None:

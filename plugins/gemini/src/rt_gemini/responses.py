@@ -159,6 +159,10 @@ class ResponseState:
 
     def audio_delta(self, b64: str, ms: float) -> Event:
         """A pre-serialised ``response.output_audio.delta`` (the hot path)."""
+        return Event("response.output_audio.delta", self.audio_delta_text(b64, ms))
+
+    def audio_delta_text(self, b64: str, ms: float) -> str:
+        """The text of :meth:`audio_delta` (the relay's quick route sends it as it is)."""
         m = self.message
         assert m is not None
         m.audio_ms += ms
@@ -169,7 +173,7 @@ class ResponseState:
                 '","response_id":"' + self.id + '","item_id":"' + m.item_id
                 + '","output_index":' + str(m.output_index) + ',"content_index":0,"delta":"'
             )
-        return Event("response.output_audio.delta", f'{_AUDIO_DELTA_START}{self.emit.ids("event")}{head}{b64}"}}')
+        return f'{_AUDIO_DELTA_START}{self.emit.ids("event")}{head}{b64}"}}'
 
     def transcript_delta(self, text: str) -> Events:
         m = self.message
