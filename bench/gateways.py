@@ -55,6 +55,48 @@ _LAUNCHER = (
 )
 
 
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and every process descended from it (from /proc; the tree as it is now)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, ()))
+    return out
+
+
+def pin_tree(pid: int, cpus: set[int]) -> int:
+    """Pin every thread of ``pid`` and of its descendants to ``cpus``; the number pinned.
+
+    Threads and processes started later inherit the affinity of the one that
+    starts them, so pinning a started gateway pins what it does from then on.
+    """
+    pinned = 0
+    for p in tree_pids(pid):
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{p}/task")]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.sched_setaffinity(tid, cpus)
+                pinned += 1
+            except OSError:
+                pass  # the thread ended meanwhile
+    return pinned
+
+
 def free_port() -> int:
     """A currently free TCP port on 127.0.0.1 (the child binds it a moment later)."""
     with socket.socket() as sock:

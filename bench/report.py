@@ -330,6 +330,10 @@ def render_markdown(results: dict[str, Any]) -> str:
         + _stack(versions) + ".",
         "",
     ]
+    if opts.get("isolate_gateway"):
+        lines += [f"Layout: load generator and echo fakes pinned to core(s) {opts.get('harness_cpus')}, each gateway "
+                  f"to core(s) {opts.get('gateway_cpus')} (`--isolate-gateway`); direct runs had the harness's "
+                  "core(s) only.", ""]
     for path in ("openai", "gemini"):
         if any(r["path"] == path and r["target"] != "direct" for r in results.get("runs", [])) or (
             path == "openai" and results.get("runs")

@@ -33,6 +33,7 @@ import argparse
 import datetime as dt
 import importlib.metadata
 import json
+import os
 import shlex
 import signal
 import subprocess
@@ -138,6 +139,8 @@ class Bench:
         self.budget = Budget(args.max_total_time)
         self.master_key = gateways.new_master_key()
         self.round = 1
+        #: --isolate-gateway: the cores each gateway is pinned to (the harness has the rest).
+        self.gateway_cpus: set[int] = set()
         self.results: dict[str, Any] = {
             "command": shlex.join([Path(sys.executable).name, *sys.argv]),
             "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -146,6 +149,7 @@ class Bench:
                 "targets": args.targets, "paths": args.path, "sessions": args.sessions,
                 "duration_s": args.duration, "drain_timeout_s": args.drain_timeout, "settle_s": args.settle,
                 "tail_allowance_ms": args.tail_allowance, "rounds": args.rounds,
+                "isolate_gateway": args.isolate_gateway,
             },
             "versions": {
                 "rt-core": _dist_version("rt-core"), "rt_plugins": _rt_plugins(),
@@ -297,6 +301,9 @@ class Bench:
             "idle_rss_mib": started.idle_rss_mib,
             "idle_cpu_pct": started.idle_cpu_pct,
         }
+        if self.gateway_cpus:
+            info["cpus"] = sorted(self.gateway_cpus)
+            info["threads_pinned"] = gateways.pin_tree(started.child.pid, self.gateway_cpus)
         self.results["gateways"][target] = info
         self.results.setdefault("gateway_rounds", {}).setdefault(target, []).append(info)
         self.save()
@@ -323,6 +330,14 @@ class Bench:
     def run(self) -> int:
         self.out.mkdir(parents=True, exist_ok=True)
         self.save()
+        if self.args.isolate_gateway:
+            # This process's affinity is inherited by the fakes and every load generator it starts.
+            cpus = os.sched_getaffinity(0)
+            harness = {min(cpus)}
+            self.gateway_cpus = cpus - harness
+            os.sched_setaffinity(0, harness)
+            self.results["options"]["harness_cpus"] = sorted(harness)
+            self.results["options"]["gateway_cpus"] = sorted(self.gateway_cpus)
         fake, fake_port = gateways.start_fakes(self.logs, self.args.max_total_time + 60)
         self.results["fake_port"] = fake_port
         try:
@@ -433,8 +448,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=1,
                         help="run the whole sequence this many times and report each run's median round "
                              "(bench/rounds.py); worth it on a shared machine")
+    parser.add_argument("--isolate-gateway", action="store_true",
+                        help="run the load generator and the echo fakes on the first core and each gateway on "
+                             "the others (as in production, where clients and provider are other machines); "
+                             "direct runs keep the harness on the first core too")
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
+    if args.isolate_gateway and len(os.sched_getaffinity(0)) < 2:
+        parser.error("--isolate-gateway needs at least two cores")
     if not 1 <= args.rounds <= MAX_ROUNDS:
         parser.error(f"--rounds must be in 1..{MAX_ROUNDS}")
     if not 0 < args.duration <= MAX_DURATION_S:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -105,3 +106,45 @@ def test_children_are_stopped_with_their_process_group(tmp_path: Path) -> None:
     # zombies (state Z) where PID 1 of a container does not reap them: they are gone too.
     ps = subprocess.run(["ps", "-o", "stat=", "-g", str(child.pid)], capture_output=True, text=True)
     assert [state for state in ps.stdout.split() if not state.startswith("Z")] == []
+
+
+@pytest.mark.skipif(gateways.find_rt_core() is None, reason="rt-core is not installed")
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two cores")
+def test_isolate_gateway_pins_the_harness_and_the_gateway_apart(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "--targets", "direct,rt", "--path", "openai", "--no-plot", "--isolate-gateway")
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert done.returncode == 0, (done.stderr[-2000:], results["errors"])
+    opts = results["options"]
+    assert opts["isolate_gateway"] is True and len(opts["harness_cpus"]) == 1
+    assert not set(opts["harness_cpus"]) & set(opts["gateway_cpus"])
+    info = results["gateways"]["rt"]
+    assert info["cpus"] == opts["gateway_cpus"] and info["threads_pinned"] >= 1
+    assert all(r["load"]["chunks_lost"] == 0 for r in results["runs"])
+    assert "`--isolate-gateway`" in (tmp_path / "report.md").read_text()
+
+
+def test_pin_tree_pins_every_thread_of_a_process_and_its_children(tmp_path: Path) -> None:
+    cpus = sorted(os.sched_getaffinity(0))
+    target = {cpus[-1]}
+    script = ("import os, subprocess, sys, threading, time\n"
+              "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+              "print(child.pid, flush=True)\n"
+              "time.sleep(30)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        child_pid = int(parent.stdout.readline())
+        assert set(gateways.tree_pids(parent.pid)) >= {parent.pid, child_pid}
+        assert gateways.pin_tree(parent.pid, target) >= 3  # the parent's two threads and the child
+        tids = [int(t) for p in (parent.pid, child_pid) for t in os.listdir(f"/proc/{p}/task")]
+        assert all(os.sched_getaffinity(t) == target for t in tids)
+    finally:
+        for p in gateways.tree_pids(parent.pid)[::-1]:
+            try:
+                os.kill(p, 9)
+            except ProcessLookupError:
+                pass
+        parent.wait()
+        assert parent.stdout is not None
+        parent.stdout.close()

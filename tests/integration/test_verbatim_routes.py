@@ -234,16 +234,22 @@ def test_the_declarations_match_what_the_translator_returns():
 
 
 def test_edge_passes_appends_as_inbound_would():
-    """Only plain appends within the limit (what inbound would take as they are)."""
+    """Only plain appends within the limit (what inbound would take as they are);
+    append_audio (the quick route's) takes the same ones and gives their audio."""
     edge = ClientEdge("ga", max_event_bytes=4096, ids=IdFactory(seed="t"))
     assert not edge.uncommitted_audio
     assert edge.passes_append(COMPACT) and edge.uncommitted_audio
+    for frame in APPENDS:
+        quick = ClientEdge("ga", max_event_bytes=4096, ids=IdFactory(seed="t"))
+        assert quick.append_audio(frame) == AUDIO and quick.uncommitted_audio
     for frame in (COMPACT.encode(),  # binary: an error from inbound
                   '{"type":"input_audio_buffer.append","audio":"AA\\/A"}',  # an escape: inbound reads it
                   '{"type":"input_audio_buffer.append","audio":"%s"}' % ("A" * 5000),  # too big
                   '{"audio":"AAAA","type":"input_audio_buffer.append"}',  # unusual order: inbound parses it
                   json.dumps({"type": "input_audio_buffer.commit"})):
         assert not edge.passes_append(frame), frame[:60]
+        other = ClientEdge("ga", max_event_bytes=4096, ids=IdFactory(seed="t"))
+        assert other.append_audio(frame) is None and not other.uncommitted_audio, frame[:60]
     edge2 = ClientEdge("ga", max_event_bytes=4096, ids=IdFactory(seed="t"))
     assert not edge2.passes_append(json.dumps({"type": "input_audio_buffer.commit"}))
     assert not edge2.uncommitted_audio

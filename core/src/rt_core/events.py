@@ -114,7 +114,7 @@ def append_audio_span(text: str) -> tuple[int, int] | None:
     an optional ``event_id``, the end -- but the audio's characters are not
     read.
 
-    For rt's quick routes (docs/hooks.md): a frame forwarded unchanged to an
+    For rt's shortcuts (docs/hooks.md): a frame forwarded unchanged to an
     upstream that parses it itself, where the audio is the upstream's to
     judge, so a control character inside it gets the upstream's own
     invalid-JSON error; or audio handed to a translator that refuses anything

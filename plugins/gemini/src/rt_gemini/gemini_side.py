@@ -242,10 +242,10 @@ class GeminiSide(TranslatorState):
         nothing and returns None, and the frame takes the general way.
         """
         kind = type(frame)
-        if kind is not bytes and kind is not str:
-            return None
+        if (kind is not bytes and kind is not str) or not self.out_conv.identity:
+            return None  # (converted output: the general way, without reading the frame twice)
         part = wire.server_audio_part(frame)
-        if part is None or not part[1] or not self.out_conv.identity:
+        if part is None or not part[1]:
             return None
         resp = self._open_audio_reply()
         if resp is None:
