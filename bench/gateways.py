@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.procstat import sample_tree
+from bench.procstat import process_tree, sample_tree
 
 OPENAI_MODEL = "gpt-realtime"
 GEMINI_MODEL = "gemini-live"
@@ -55,27 +55,6 @@ _LAUNCHER = (
 )
 
 
-def tree_pids(pid: int) -> list[int]:
-    """``pid`` and every process descended from it (from /proc; the tree as it is now)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue  # gone meanwhile
-        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, ()))
-    return out
-
-
 def pin_tree(pid: int, cpus: set[int]) -> int:
     """Pin every thread of ``pid`` and of its descendants to ``cpus``; the number pinned.
 
@@ -83,7 +62,7 @@ def pin_tree(pid: int, cpus: set[int]) -> int:
     starts them, so pinning a started gateway pins what it does from then on.
     """
     pinned = 0
-    for p in tree_pids(pid):
+    for p in process_tree(pid):
         try:
             tids = [int(t) for t in os.listdir(f"/proc/{p}/task")]
         except OSError:

@@ -12,6 +12,7 @@ discovery path as ``rt-core serve``.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -42,6 +43,29 @@ class GatewayHandle:
 
     def realtime_url(self, model: str, path: str = "/v1/realtime") -> str:
         return f"ws://127.0.0.1:{self.port}{path}?model={model}"
+
+
+async def recv_text(ws: Any, timeout: float = 5.0) -> str:
+    """The next frame from a raw WebSocket client, within ``timeout`` s."""
+    with anyio.fail_after(timeout):
+        return await ws.recv()  # type: ignore[no-any-return]
+
+
+async def texts_until(ws: Any, last_type: str) -> list[str]:
+    """The frames received up to and including the first event of ``last_type``."""
+    out = []
+    while True:
+        text = await recv_text(ws)
+        out.append(text)
+        if json.loads(text)["type"] == last_type:
+            return out
+
+
+def only_relay(gw: GatewayHandle) -> Any:
+    """The gateway's one session relay (asserts there is exactly one)."""
+    relays = list(gw.gateway.relays)
+    assert len(relays) == 1
+    return relays[0]
 
 
 @asynccontextmanager

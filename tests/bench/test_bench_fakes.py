@@ -155,9 +155,9 @@ def test_to_24k_duration_keeps_duration() -> None:
 
 def _reply_audio(reply: bytes | None) -> bytes:
     assert reply is not None
-    data = json.loads(reply)["serverContent"]["modelTurn"]["parts"][0]["inlineData"]
-    assert data["mimeType"] == "audio/pcm;rate=24000"
-    return base64.b64decode(data["data"], validate=True)
+    mime, audio = audio_of(reply)
+    assert mime == "audio/pcm;rate=24000"
+    return audio
 
 
 @pytest.mark.parametrize("spelling", ["standard", "urlsafe", "unpadded"])

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bench import gateways
+from bench.procstat import process_tree
 from bench.report import render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,12 +136,12 @@ def test_pin_tree_pins_every_thread_of_a_process_and_its_children(tmp_path: Path
     try:
         assert parent.stdout is not None
         child_pid = int(parent.stdout.readline())
-        assert set(gateways.tree_pids(parent.pid)) >= {parent.pid, child_pid}
+        assert set(process_tree(parent.pid)) >= {parent.pid, child_pid}
         assert gateways.pin_tree(parent.pid, target) >= 3  # the parent's two threads and the child
         tids = [int(t) for p in (parent.pid, child_pid) for t in os.listdir(f"/proc/{p}/task")]
         assert all(os.sched_getaffinity(t) == target for t in tids)
     finally:
-        for p in gateways.tree_pids(parent.pid)[::-1]:
+        for p in process_tree(parent.pid)[::-1]:
             try:
                 os.kill(p, 9)
             except ProcessLookupError:

@@ -24,8 +24,7 @@ from websockets.asyncio.client import connect as ws_connect
 
 from rt_gemini.translator import GeminiTranslator
 from tests.fakes.gemini_live import Reply, tone24k
-from tests.harness import running_gateway
-from tests.integration.test_verbatim_routes import only_relay, recv_text, texts_until
+from tests.harness import only_relay, recv_text, running_gateway, texts_until
 from tests.realtime_client import b64, pcm16_tone, validate_server_event
 
 from .conftest import gemini_config
@@ -165,3 +164,33 @@ async def test_events_the_log_records_are_not_taken_past_it(fake, logged: Any, e
     wanted = {"input_audio_buffer.append", "response.output_audio.delta"} if logged == "*" else set(logged)
     for kind in wanted:  # every one of them, shortcut or not
         assert counts[kind] == (len(STREAM) if kind == "input_audio_buffer.append" else 3)
+
+
+@pytest.mark.parametrize("method", ["quick_append", "quick_outbound"])
+async def test_a_quick_method_that_raises_is_answered_as_the_general_path_answers(fake, monkeypatch, method):
+    """A translator's bug on a quick route is a server_error event and the session
+    goes on, as on the general path (docs/design.md, bad input and plugin failures)."""
+    fake.replies.append(Reply(text="It is sunny", chunks=3, audio_ms=40))
+    real = getattr(GeminiTranslator, method)
+    raised: list[str] = []
+
+    def once(self: Any, arg: Any) -> Any:
+        out = real(self, arg)
+        if out is not None and not raised:
+            raised.append(method)
+            raise RuntimeError("boom")
+        return out
+
+    monkeypatch.setattr(GeminiTranslator, method, once)
+    async with running_gateway(gemini_config(fake)) as gw:
+        async with ws_connect(gw.realtime_url("gemini-live")) as ws:
+            events = await stream_and_reply(gw, ws)
+            assert only_relay(gw).shortcuts == ("quick appends", "quick deltas")
+            assert only_relay(gw).stats.frames_in == len(STREAM) + 1
+    assert raised == [method]
+    errors = [e for e in events if e["type"] == "error"]
+    assert len(errors) == 1 and errors[0]["error"]["code"] == "internal_error"
+    assert "the session continues" in errors[0]["error"]["message"]
+    if method == "quick_append":
+        assert "input_audio_buffer.append" in errors[0]["error"]["message"]
+    assert events[-1]["type"] == "response.done"  # the session went on to its reply

@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from rt_core import wslib
 from tests.fakes.gemini_live import FakeGeminiLive
 from tests.fakes.openai_realtime import FakeOpenAI
-from tests.harness import running_gateway
+from tests.harness import only_relay, running_gateway
 from tests.realtime_client import openai_config
 
 pytestmark = pytest.mark.anyio
@@ -42,12 +42,6 @@ async def ask_for_a_reply(ws, text: str) -> list[str]:
 def gemini_config(api_base: str) -> dict:
     return {"model_list": [{"model_name": "g", "litellm_params": {
         "model": "gemini/gemini-live-2.5-flash-preview", "api_key": "test-key", "api_base": api_base}}]}
-
-
-def only_relay(gw):
-    relays = list(gw.gateway.relays)
-    assert len(relays) == 1
-    return relays[0]
 
 
 async def test_passthrough_runs_in_socket_callbacks_on_picows():

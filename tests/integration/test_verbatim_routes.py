@@ -26,7 +26,7 @@ from rt_azure.translator import AzureTranslator
 from rt_openai import PassthroughTranslator
 from rt_xai.translator import XAITranslator
 from tests.fakes.openai_realtime import FakeOpenAI, tone
-from tests.harness import running_gateway
+from tests.harness import only_relay, recv_text, running_gateway, texts_until
 from tests.realtime_client import openai_config
 
 AUDIO = base64.b64encode(tone(20)).decode()
@@ -34,26 +34,6 @@ COMPACT = '{"type":"input_audio_buffer.append","audio":"%s"}' % AUDIO
 SPACED_WITH_ID = json.dumps({"type": "input_audio_buffer.append", "audio": AUDIO, "event_id": "evt_a2"})
 COMPACT_WITH_ID = '{"type":"input_audio_buffer.append","audio":"%s","event_id":"evt_a3"}' % AUDIO
 APPENDS = [COMPACT, SPACED_WITH_ID, COMPACT_WITH_ID]
-
-
-async def recv_text(ws: Any, timeout: float = 5.0) -> str:
-    with anyio.fail_after(timeout):
-        return await ws.recv()
-
-
-async def texts_until(ws: Any, last_type: str) -> list[str]:
-    out = []
-    while True:
-        text = await recv_text(ws)
-        out.append(text)
-        if json.loads(text)["type"] == last_type:
-            return out
-
-
-def only_relay(gw: Any) -> Any:
-    relays = list(gw.gateway.relays)
-    assert len(relays) == 1
-    return relays[0]
 
 
 # ---------------------------------------------------------------------------- end to end

@@ -35,7 +35,7 @@ from .edge import ClientEdge
 from .errors import ClientEventError, SessionClosed, UpstreamClosed
 from .eventlog import EventLogger
 from .events import (
-    Close, Event, Schedule, Signal, TimerFired, ToClient, ToUpstream, UpstreamLost, dumps, error_object,
+    Close, Event, Schedule, Signal, TimerFired, ToClient, ToUpstream, UpstreamLost, dumps, error_object, plain_append,
 )
 from .outbox import Outbox
 from .plugins import PluginHost
@@ -430,7 +430,14 @@ class Relay:
 
         def quick_append(message: str | bytes) -> None:
             audio = append_audio(message)
-            frame = None if audio is None else quick(audio)
+            try:
+                frame = None if audio is None else quick(audio)
+            except Exception as exc:  # as the general path answers a translator's failure
+                stats.frames_in += 1
+                stats.bytes_in += len(message)
+                event = plain_append(message) if type(message) is str else None
+                self._translator_failed("translate_inbound", exc, event or Event.from_data({"type": APPEND}))
+                return
             if frame is None:
                 general(message)
                 return
@@ -485,7 +492,12 @@ class Relay:
             return general, ""
 
         def quick_delta(frame: Any) -> None:
-            text = quick(frame)
+            try:
+                text = quick(frame)
+            except Exception as exc:  # as the general path answers a translator's failure
+                stats.frames_out += 1
+                self._translator_failed("translate_outbound", exc, None)
+                return
             if text is None:
                 general(frame)
                 return
@@ -534,11 +546,8 @@ class Relay:
             self.logger.record("event", s, direction="client->upstream", event_type=event.type, payload=event.data)
         try:
             actions = self._translate_in(event)
-        except ClientEventError as exc:
-            self._client_error(exc, event)
-            return
         except Exception as exc:
-            self._plugin_failure("translate_inbound", exc, event)
+            self._translator_failed("translate_inbound", exc, event)
             return
         if actions is None:
             if isinstance(event, Event):
@@ -554,11 +563,8 @@ class Relay:
             stats.bytes_out += len(frame)
         try:
             actions = self._translate_out(frame)
-        except ClientEventError as exc:
-            self._client_error(exc, None)
-            return
         except Exception as exc:
-            self._plugin_failure("translate_outbound", exc, frame if isinstance(frame, Signal) else None)
+            self._translator_failed("translate_outbound", exc, frame if isinstance(frame, Signal) else None)
             return
         if actions:
             self._execute(actions)
@@ -639,6 +645,15 @@ class Relay:
             except ValueError:
                 pass
         self._to_client(self._error_frame(err))
+
+    def _translator_failed(self, hook: str, exc: Exception, event: Any) -> None:
+        """A translator raised while handling ``event`` (None: an upstream frame):
+        a ClientEventError is the client's error, anything else the plugin's;
+        either way the session goes on."""
+        if isinstance(exc, ClientEventError):
+            self._client_error(exc, event if isinstance(event, Event) else None)
+        else:
+            self._plugin_failure(hook, exc, event)
 
     def _plugin_failure(self, hook: str, exc: Exception, event: Any) -> None:
         s = self.session

@@ -132,11 +132,8 @@ class InputAudio:
         conv = self._conv
         if conv is not None:
             return conv.convert_b64(b64)
-        if not self._carry:
-            n = plain_b64_len(b64)
-            if n >= 0 and not n & 1:
-                self._bytes_in += n
-                return b64
+        if self.take_plain_b64(b64) is not None:
+            return b64
         try:
             raw = binascii.a2b_base64(b64, strict_mode=True)
         except binascii.Error:
