@@ -76,6 +76,42 @@ def pin_tree(pid: int, cpus: set[int]) -> int:
     return pinned
 
 
+def fifo_tree(pid: int, priority: int = 1) -> int:
+    """Put every thread of ``pid`` and of its descendants in ``SCHED_FIFO`` at
+    ``priority``; the number of threads set.
+
+    A diagnostic (``bench/run.py --gateway-fifo``): a ``SCHED_FIFO`` thread is
+    never preempted by ordinary tasks such as the load generator and the fakes,
+    and takes a core from them as soon as it wakes, so what is left of its
+    added latency is its own work.  Threads started later inherit the policy.
+    Needs ``CAP_SYS_NICE`` (:func:`fifo_allowed`).
+    """
+    param = os.sched_param(priority)
+    count = 0
+    for p in process_tree(pid):
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{p}/task")]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                os.sched_setscheduler(tid, os.SCHED_FIFO, param)
+                count += 1
+            except ProcessLookupError:
+                pass  # the thread ended meanwhile
+    return count
+
+
+def fifo_allowed() -> bool:
+    """True when this process may put threads in ``SCHED_FIFO`` (tried on itself, then undone)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
+    except PermissionError:
+        return False
+    os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    return True
+
+
 def free_port() -> int:
     """A currently free TCP port on 127.0.0.1 (the child binds it a moment later)."""
     with socket.socket() as sock:

@@ -62,7 +62,15 @@ if __package__ in (None, ""):
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from bench.fakes import find_string_value, loop_factory
-from bench.procstat import cpu_percent, cpu_seconds, sample_tree, system_busy_seconds
+from bench.procstat import (
+    context_switches,
+    cpu_percent,
+    cpu_seconds,
+    sample_tree,
+    switches_per_second,
+    system_busy_seconds,
+    tree_context_switches,
+)
 
 MATCH_MODES = ("seq", "position", "fifo")
 MAX_SESSIONS = 2000
@@ -355,6 +363,8 @@ async def run_load(cfg: LoadConfig) -> dict[str, Any]:
     total_ticks = chunks * SLOTS
     tick_s = TICK_MS / 1000
     watched_before = {name: sample_tree(pid) for name, pid in cfg.watch.items()}
+    switches_before = {name: tree_context_switches(pid) for name, pid in cfg.watch.items()}
+    self_switches_before = context_switches()
     self_cpu_before = cpu_seconds()
     system_before = system_busy_seconds()
     stats.streaming = True
@@ -381,7 +391,9 @@ async def run_load(cfg: LoadConfig) -> dict[str, Any]:
     t_end = time.monotonic()
     self_cpu_after = cpu_seconds()
     system_after = system_busy_seconds()
+    self_switches_after = context_switches()
     watched_after = {name: sample_tree(pid) for name, pid in cfg.watch.items()}
+    switches_after = {name: tree_context_switches(pid) for name, pid in cfg.watch.items()}
     stream_s = max(t_end - t0, 1e-9)
 
     held_per_session = math.ceil(cfg.tail_allowance_ms / CHUNK_MS)
@@ -451,6 +463,12 @@ async def run_load(cfg: LoadConfig) -> dict[str, Any]:
             name: round(cpu_percent(watched_before[name], watched_after[name]), 1) for name in cfg.watch
         },
         "watched_rss_mib_end": {name: round(watched_after[name].rss_kib / 1024, 1) for name in cfg.watch},
+        # [voluntary, involuntary] context switches per second over the window: the
+        # involuntary ones are the times a process was preempted (bench/procstat.py).
+        "watched_switches_per_s": {
+            name: switches_per_second(switches_before[name], switches_after[name], stream_s) for name in cfg.watch
+        },
+        "loadgen_switches_per_s": switches_per_second(self_switches_before, self_switches_after, stream_s),
         "stream_window_mono": [round(t0, 4), round(t_end, 4)],
         "stream_s": round(stream_s, 3),
         "drain_s": round(drain_s, 3),

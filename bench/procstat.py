@@ -65,6 +65,51 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def context_switches(pid: int | str = "self") -> tuple[int, int]:
+    """Voluntary and involuntary context switches of every live thread of one process.
+
+    A voluntary switch is a thread waiting (for a socket, a lock, a timer); an
+    involuntary one is the kernel taking the core from a thread that could have
+    gone on running because another task was preferred.  On a machine the
+    gateway shares with the load generator and the fake, involuntary switches
+    count how often the gateway was preempted in the middle of its work, and
+    every frame it still held waited for that.  ``(0, 0)`` once it is gone.
+    """
+    voluntary = involuntary = 0
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0, 0
+    for tid in tids:
+        try:
+            text = Path(f"/proc/{pid}/task/{tid}/status").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        for line in text.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                voluntary += int(line.split()[1])
+            elif line.startswith("nonvoluntary_ctxt_switches:"):
+                involuntary += int(line.split()[1])
+    return voluntary, involuntary
+
+
+def tree_context_switches(pid: int) -> tuple[int, int]:
+    """:func:`context_switches` summed over a process and its descendants."""
+    voluntary = involuntary = 0
+    for p in process_tree(pid):
+        v, i = context_switches(p)
+        voluntary += v
+        involuntary += i
+    return voluntary, involuntary
+
+
+def switches_per_second(before: tuple[int, int], after: tuple[int, int], seconds: float) -> list[float]:
+    """``[voluntary, involuntary]`` per second between two readings."""
+    if seconds <= 0:
+        return [0.0, 0.0]
+    return [round((after[0] - before[0]) / seconds, 1), round((after[1] - before[1]) / seconds, 1)]
+
+
 @dataclass
 class TreeSample:
     """One reading of a process tree: monotonic time, CPU seconds, RSS."""

@@ -242,8 +242,8 @@ def detail_table(results: dict[str, Any]) -> list[str]:
         "",
         "| target | path | sessions | connected | sent | received | lost | unmatched / corrupt | p50 | p95 | p99 | max ms "
         "| gateway CPU % (µs per chunk) | fake CPU % | load-gen CPU % | lag p50 / p99 / max ms | RSS before / peak / after / settled MiB "
-        "| all chunks reached the fake | other CPU % |",
-        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|",
+        "| all chunks reached the fake | other CPU % | switches/s gateway, fake, load-gen (voluntary / preempted) |",
+        "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|---:|---|",
     ]
     each_round = results.get("runs_each_round")
     for run in each_round or results.get("runs", []):
@@ -261,12 +261,26 @@ def detail_table(results: dict[str, Any]) -> list[str]:
             f"| {_f(rtt['p50'])} | {_f(rtt['p95'])} | {_f(rtt['p99'])} | {_f(rtt['max'])} "
             f"| {_f(g['cpu_pct'] if g else None, 1)}{_us(g)} | {_f(run['fake']['cpu_pct'], 1)} | {_f(load['loadgen_cpu_pct'], 1)} "
             f"| {_f(lag['p50'])} / {_f(lag['p99'])} / {_f(lag['max'])} | {rss} "
-            f"| {'yes' if run['fake']['all_chunks_reached_fake'] else '**no**'} | {_f(run.get('other_cpu_pct'), 1)} |"
+            f"| {'yes' if run['fake']['all_chunks_reached_fake'] else '**no**'} | {_f(run.get('other_cpu_pct'), 1)} "
+            f"| {_switches(g, run['fake'], load)} |"
         )
     lines += ["", "Other CPU: busy time of all cores over the window minus the gateway, the fake and the load "
               "generator, in % of one core — other work on the machine (and kernel work charged to no process); "
-              "a large value makes that run suspect.", ""]
+              "a large value makes that run suspect.",
+              "",
+              "Switches/s: context switches per second over the window, voluntary (waiting for a socket or a "
+              "timer) / preempted (the kernel gave the core to another task while the process could still run; "
+              "every frame it held then waited). Gateway first (— for direct runs), then the fake, then the load "
+              "generator.", ""]
     return lines
+
+
+def _switches(gateway: dict[str, Any] | None, fake: dict[str, Any], load: dict[str, Any]) -> str:
+    def pair(value: list[float] | None) -> str:
+        return "—" if not value else f"{value[0]:.0f} / {value[1]:.0f}"
+
+    return ", ".join(pair(v) for v in (gateway.get("switches_per_s") if gateway else None,
+                                      fake.get("switches_per_s"), load.get("loadgen_switches_per_s")))
 
 
 def _stack(versions: dict[str, Any]) -> str:
@@ -334,6 +348,9 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += [f"Layout: load generator and echo fakes pinned to core(s) {opts.get('harness_cpus')}, each gateway "
                   f"to core(s) {opts.get('gateway_cpus')} (`--isolate-gateway`); direct runs had the harness's "
                   "core(s) only.", ""]
+    if opts.get("gateway_fifo"):
+        lines += ["Scheduling: each gateway's threads ran at SCHED_FIFO priority 1 (`--gateway-fifo`, a diagnostic): "
+                  "the load generator and the fakes never preempted it, and it got a core as soon as it woke.", ""]
     for path in ("openai", "gemini"):
         if any(r["path"] == path and r["target"] != "direct" for r in results.get("runs", [])) or (
             path == "openai" and results.get("runs")

@@ -150,6 +150,7 @@ class Bench:
                 "duration_s": args.duration, "drain_timeout_s": args.drain_timeout, "settle_s": args.settle,
                 "tail_allowance_ms": args.tail_allowance, "rounds": args.rounds,
                 "isolate_gateway": args.isolate_gateway,
+                "gateway_fifo": args.gateway_fifo,
             },
             "versions": {
                 "rt-core": _dist_version("rt-core"), "rt_plugins": _rt_plugins(),
@@ -221,6 +222,7 @@ class Bench:
         record["other_cpu_pct"] = round(report["system_cpu_pct"] - ours, 1)
         record["fake"] = {
             "cpu_pct": report["watched_cpu_pct"].get("fake"),
+            "switches_per_s": report.get("watched_switches_per_s", {}).get("fake"),
             "chunks_echoed": echoed,
             "audio_in_ms": audio_ms,
             "slow_path_frames": slow,
@@ -240,6 +242,8 @@ class Bench:
                 # back, each relayed): the unit the floor is stated in.
                 "cpu_us_per_chunk": round(cpu / 100 * report["stream_s"] * 1e6 / report["chunks_sent"], 1)
                 if cpu is not None and report["chunks_sent"] else None,
+                # [voluntary, involuntary] per second over the window (bench/procstat.py)
+                "switches_per_s": report.get("watched_switches_per_s", {}).get("gateway"),
                 "rss_before_mib": _mib(before),
                 "rss_peak_mib": sampler.peak_rss_mib(window[0], window[1] + 1) if sampler else None,
                 "rss_after_mib": _mib(after_run),
@@ -304,6 +308,8 @@ class Bench:
         if self.gateway_cpus:
             info["cpus"] = sorted(self.gateway_cpus)
             info["threads_pinned"] = gateways.pin_tree(started.child.pid, self.gateway_cpus)
+        if self.args.gateway_fifo:
+            info["threads_fifo"] = gateways.fifo_tree(started.child.pid)
         self.results["gateways"][target] = info
         self.results.setdefault("gateway_rounds", {}).setdefault(target, []).append(info)
         self.save()
@@ -452,8 +458,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="run the load generator and the echo fakes on the first core and each gateway on "
                              "the others (as in production, where clients and provider are other machines); "
                              "direct runs keep the harness on the first core too")
+    parser.add_argument("--gateway-fifo", action="store_true",
+                        help="diagnostic: run each gateway's threads at SCHED_FIFO priority 1, so the load generator "
+                             "and the fakes never preempt it and it gets a core as soon as it wakes; what is left "
+                             "of its added latency is its own work (needs root or CAP_SYS_NICE)")
     parser.add_argument("--no-plot", action="store_true")
     args = parser.parse_args(argv)
+    if args.gateway_fifo and not gateways.fifo_allowed():
+        parser.error("--gateway-fifo needs permission to set SCHED_FIFO (root or CAP_SYS_NICE)")
     if args.isolate_gateway and len(os.sched_getaffinity(0)) < 2:
         parser.error("--isolate-gateway needs at least two cores")
     if not 1 <= args.rounds <= MAX_ROUNDS:

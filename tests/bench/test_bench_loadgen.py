@@ -15,6 +15,7 @@ from bench.loadgen import CHUNK_BYTES, LoadConfig, b64_audio_ms, chunk_b64, perc
 REPORT_FIELDS = {
     "connected", "connect_failures", "chunks_sent", "chunks_received", "chunks_lost", "chunks_unmatched",
     "chunks_corrupt", "rtt_ms", "schedule_lag_ms", "loadgen_cpu_pct", "watched_cpu_pct", "stream_window_mono",
+    "watched_switches_per_s", "loadgen_switches_per_s",
 }
 
 
@@ -36,6 +37,10 @@ async def test_two_sessions_for_a_second_direct_lose_nothing(fake_server: tuple[
     assert report["rtt_ms"]["p50"] <= report["rtt_ms"]["p99"] <= report["rtt_ms"]["max"]
     assert set(report["schedule_lag_ms"]) >= {"p50", "p99", "max"}
     assert "fake" in report["watched_cpu_pct"]
+    # The fake waited for the load generator's chunks: voluntary switches, counted per second.
+    voluntary, preempted = report["watched_switches_per_s"]["fake"]
+    assert voluntary > 0 and preempted >= 0
+    assert report["loadgen_switches_per_s"][0] > 0
 
 
 @pytest.mark.anyio

@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from bench import gateways
-from bench.procstat import process_tree
+from bench.procstat import context_switches, process_tree, switches_per_second, tree_context_switches
 from bench.report import render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,28 +125,111 @@ def test_isolate_gateway_pins_the_harness_and_the_gateway_apart(tmp_path: Path) 
     assert "`--isolate-gateway`" in (tmp_path / "report.md").read_text()
 
 
-def test_pin_tree_pins_every_thread_of_a_process_and_its_children(tmp_path: Path) -> None:
-    cpus = sorted(os.sched_getaffinity(0))
-    target = {cpus[-1]}
-    script = ("import os, subprocess, sys, threading, time\n"
-              "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
-              "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
-              "print(child.pid, flush=True)\n"
-              "time.sleep(30)\n")
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+_THREADS_AND_CHILD = ("import os, subprocess, sys, threading, time\n"
+                      "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+                      "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'])\n"
+                      "print(child.pid, flush=True)\n"
+                      "time.sleep(30)\n")
+
+
+@pytest.fixture
+def threads_and_child() -> Iterator[tuple[list[int], list[int]]]:
+    """A process with two threads and a child: ([parent pid, child pid], every thread id)."""
+    parent = subprocess.Popen([sys.executable, "-c", _THREADS_AND_CHILD], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
         child_pid = int(parent.stdout.readline())
-        assert set(process_tree(parent.pid)) >= {parent.pid, child_pid}
-        assert gateways.pin_tree(parent.pid, target) >= 3  # the parent's two threads and the child
         tids = [int(t) for p in (parent.pid, child_pid) for t in os.listdir(f"/proc/{p}/task")]
-        assert all(os.sched_getaffinity(t) == target for t in tids)
+        yield [parent.pid, child_pid], tids
     finally:
-        for p in process_tree(parent.pid)[::-1]:
-            try:
-                os.kill(p, 9)
-            except ProcessLookupError:
-                pass
-        parent.wait()
-        assert parent.stdout is not None
-        parent.stdout.close()
+        _kill_tree(parent)
+
+
+def _kill_tree(parent: subprocess.Popen[str]) -> None:
+    for p in process_tree(parent.pid)[::-1]:
+        try:
+            os.kill(p, 9)
+        except ProcessLookupError:
+            pass
+    parent.wait()
+    for pipe in (parent.stdin, parent.stdout):
+        if pipe is not None:
+            pipe.close()
+
+
+def test_pin_tree_pins_every_thread_of_a_process_and_its_children(
+        threads_and_child: tuple[list[int], list[int]]) -> None:
+    (parent, child), tids = threads_and_child
+    target = {sorted(os.sched_getaffinity(0))[-1]}
+    assert set(process_tree(parent)) >= {parent, child}
+    assert gateways.pin_tree(parent, target) >= 3  # the parent's two threads and the child
+    assert all(os.sched_getaffinity(t) == target for t in tids)
+
+
+def test_context_switches_count_every_wait_of_a_process_tree() -> None:
+    # The parent starts a child that sleeps 40 times when told to: each sleep is a
+    # voluntary switch of the child, read through the parent's tree.
+    sleeper = ("import sys, time\n"
+               "print('ready', flush=True)\n"
+               "sys.stdin.readline()\n"
+               "for _ in range(40): time.sleep(0.001)\n"
+               "print('done', flush=True)\n"
+               "time.sleep(30)\n")
+    script = ("import subprocess, sys, time\n"
+              f"subprocess.Popen([sys.executable, '-c', {sleeper!r}])\n"
+              "time.sleep(30)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert parent.stdin is not None and parent.stdout is not None
+        assert parent.stdout.readline().strip() == "ready"  # the child shares the parent's pipes
+        before = tree_context_switches(parent.pid)
+        parent.stdin.write("go\n")
+        parent.stdin.flush()
+        assert parent.stdout.readline().strip() == "done"
+        after = tree_context_switches(parent.pid)
+        assert after[0] - before[0] >= 40
+        assert after[1] >= before[1]
+        assert context_switches(parent.pid)[0] <= after[0]  # the parent alone is part of the tree
+    finally:
+        _kill_tree(parent)
+    assert context_switches(parent.pid) == (0, 0)  # gone
+
+
+def test_switches_per_second() -> None:
+    assert switches_per_second((100, 10), (300, 30), 2.0) == [100.0, 10.0]
+    assert switches_per_second((100, 10), (300, 30), 0.0) == [0.0, 0.0]
+
+
+def test_fifo_tree_puts_every_thread_of_a_process_and_its_children_in_sched_fifo(
+        threads_and_child: tuple[list[int], list[int]]) -> None:
+    (parent, _child), tids = threads_and_child
+    if gateways.fifo_allowed():
+        assert gateways.fifo_tree(parent) >= 3  # the parent's two threads and the child
+        assert all(os.sched_getscheduler(t) == os.SCHED_FIFO for t in tids)
+        assert all(os.sched_getparam(t).sched_priority == 1 for t in tids)
+    else:
+        with pytest.raises(PermissionError):
+            gateways.fifo_tree(parent)
+        assert all(os.sched_getscheduler(t) == os.SCHED_OTHER for t in tids)
+    # Trying did not leave the harness itself in SCHED_FIFO.
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+@pytest.mark.skipif(gateways.find_rt_core() is None, reason="rt-core is not installed")
+def test_gateway_fifo_runs_the_gateway_in_sched_fifo_and_says_so(tmp_path: Path) -> None:
+    done = run_bench(tmp_path, "--targets", "direct,rt", "--path", "openai", "--no-plot", "--gateway-fifo")
+    if not gateways.fifo_allowed():
+        assert done.returncode == 2 and "--gateway-fifo needs permission" in done.stderr
+        return
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert done.returncode == 0, (done.stderr[-2000:], results["errors"])
+    assert results["options"]["gateway_fifo"] is True
+    assert results["gateways"]["rt"]["threads_fifo"] >= 1
+    direct, rt = results["runs"]
+    assert rt["load"]["chunks_lost"] == 0
+    voluntary, preempted = rt["gateway"]["switches_per_s"]
+    assert voluntary > 0 and preempted >= 0
+    report = (tmp_path / "report.md").read_text()
+    assert "`--gateway-fifo`" in report
+    assert "| rt | openai | 2 |" in report and "switches/s gateway" in report
