@@ -264,13 +264,13 @@ class GatewaySpec:
         return f"ws://127.0.0.1:{self.port}/v1/realtime?model={model}"
 
 
-def rt_spec(config: Path, master_key: str, rt_core: str | None = None) -> GatewaySpec:
-    """``rt-core serve`` from the benchmark's own virtualenv."""
+def rt_spec(config: Path, master_key: str, rt_core: str | None = None, extra: list[str] | None = None) -> GatewaySpec:
+    """``rt-core serve`` from the benchmark's own virtualenv, with ``extra`` options of serve's."""
     exe = rt_core or find_rt_core()
     if exe is None:
         raise FileNotFoundError("rt-core is not installed next to this Python (pip install -e core)")
     port = free_port()
-    argv = [exe, "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
+    argv = [exe, "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port), *(extra or [])]
     return GatewaySpec("rt", argv, port, env={MASTER_KEY_ENV: master_key})
 
 

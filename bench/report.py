@@ -348,6 +348,8 @@ def render_markdown(results: dict[str, Any]) -> str:
         lines += [f"Layout: load generator and echo fakes pinned to core(s) {opts.get('harness_cpus')}, each gateway "
                   f"to core(s) {opts.get('gateway_cpus')} (`--isolate-gateway`); direct runs had the harness's "
                   "core(s) only.", ""]
+    if opts.get("rt_args"):
+        lines += [f"rt ran as `rt-core serve … {' '.join(opts['rt_args'])}` (`--rt-arg`).", ""]
     if opts.get("gateway_fifo"):
         lines += ["Scheduling: each gateway's threads ran at SCHED_FIFO priority 1 (`--gateway-fifo`, a diagnostic): "
                   "the load generator and the fakes never preempted it, and it got a core as soon as it woke.", ""]

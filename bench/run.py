@@ -151,6 +151,7 @@ class Bench:
                 "tail_allowance_ms": args.tail_allowance, "rounds": args.rounds,
                 "isolate_gateway": args.isolate_gateway,
                 "gateway_fifo": args.gateway_fifo,
+                "rt_args": args.rt_arg,
             },
             "versions": {
                 "rt-core": _dist_version("rt-core"), "rt_plugins": _rt_plugins(),
@@ -280,7 +281,7 @@ class Bench:
         if target == "floor":
             return gateways.floor_spec(fake_port)
         if target == "rt":
-            return gateways.rt_spec(config, self.master_key, self.args.rt_core)
+            return gateways.rt_spec(config, self.master_key, self.args.rt_core, self.args.rt_arg)
         exe, version = ensure_litellm(self.args.litellm_venv, self.args.litellm_spec, log=log)
         self.results["versions"]["litellm"] = version
         return gateways.litellm_spec(config, self.master_key, exe)
@@ -449,6 +450,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-total-time", type=float, default=3 * 3600, help="bound on the whole invocation (s)")
     parser.add_argument("--start-timeout", type=float, default=60.0, help="bound on a gateway's start (s)")
     parser.add_argument("--rt-core", default=None, help="path of the rt-core script (default: beside this Python)")
+    parser.add_argument("--rt-arg", action="append", default=[], metavar="ARG",
+                        help="one more argument for `rt-core serve` (repeatable), e.g. --rt-arg=--realtime-priority=10")
     parser.add_argument("--litellm-venv", type=Path, default=LITELLM_DIR)
     parser.add_argument("--litellm-spec", default=LITELLM_SPEC)
     parser.add_argument("--rounds", type=int, default=1,

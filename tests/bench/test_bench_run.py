@@ -233,3 +233,22 @@ def test_gateway_fifo_runs_the_gateway_in_sched_fifo_and_says_so(tmp_path: Path)
     report = (tmp_path / "report.md").read_text()
     assert "`--gateway-fifo`" in report
     assert "| rt | openai | 2 |" in report and "switches/s gateway" in report
+
+
+@pytest.mark.skipif(gateways.find_rt_core() is None, reason="rt-core is not installed")
+def test_rt_arg_reaches_rt_core_serve_and_the_report(tmp_path: Path) -> None:
+    # rt's own --realtime-priority: started with it where the harness may use SCHED_FIFO,
+    # refused at start (a harness error naming the option) where it may not.
+    done = run_bench(tmp_path, "--targets", "rt", "--path", "openai", "--no-plot", "--rt-arg=--realtime-priority=5")
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["options"]["rt_args"] == ["--realtime-priority=5"]
+    if not gateways.fifo_allowed():
+        assert done.returncode == 1 and any("rt_realtime_priority" in e for e in results["errors"])
+        return
+    assert done.returncode == 0, (done.stderr[-2000:], results["errors"])
+    assert results["gateways"]["rt"]["argv"][-1] == "--realtime-priority=5"
+    [run] = results["runs"]
+    assert run["load"]["chunks_lost"] == 0
+    assert "`rt-core serve … --realtime-priority=5`" in (tmp_path / "report.md").read_text()
+    log = (tmp_path / "logs" / "rt.log").read_text()
+    assert "SCHED_FIFO at priority 5" in log

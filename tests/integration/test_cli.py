@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,7 +21,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.fakes.openai_realtime import FakeOpenAI
-from tests.process import GatewayProcess, run_cli
+from tests.process import RT_CORE, GatewayProcess, run_cli
 from tests.realtime_client import collect_until, next_event
 
 REPO = Path(__file__).resolve().parents[2]
@@ -97,6 +99,18 @@ def _get(url: str) -> tuple[int, dict]:
         return r.status, json.loads(r.read())
 
 
+async def _mock_reply(port: int) -> list[dict]:
+    """One text reply from the ``mock`` model, through the official SDK: every event up to response.done."""
+    client = AsyncOpenAI(api_key="x", base_url=f"http://127.0.0.1:{port}/v1")
+    async with client.realtime.connect(model="mock") as conn:
+        assert (await next_event(conn, "ga"))["type"] == "session.created"
+        await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        await conn.conversation.item.create(item={"type": "message", "role": "user",
+                                                  "content": [{"type": "input_text", "text": "ping"}]})
+        await conn.response.create()
+        return await collect_until(conn, "ga")
+
+
 def test_serve_embedded_default_is_ready_fast_and_serves_mock():
     with GatewayProcess(env={"OPENAI_API_KEY": ""}) as gw:
         assert "mock" in gw.output
@@ -105,18 +119,7 @@ def test_serve_embedded_default_is_ready_fast_and_serves_mock():
         status, body = _get(f"http://127.0.0.1:{gw.port}/v1/models")
         assert [m["id"] for m in body["data"]] == ["mock"]
 
-        async def talk():
-            client = AsyncOpenAI(api_key="x", base_url=f"http://127.0.0.1:{gw.port}/v1")
-            async with client.realtime.connect(model="mock") as conn:
-                assert (await next_event(conn, "ga"))["type"] == "session.created"
-                await conn.session.update(session={"type": "realtime", "output_modalities": ["text"]})
-                await conn.conversation.item.create(item={"type": "message", "role": "user",
-                                                          "content": [{"type": "input_text", "text": "ping"}]})
-                await conn.response.create()
-                events = await collect_until(conn, "ga")
-                return events
-
-        events = anyio.run(talk)
+        events = anyio.run(_mock_reply, gw.port)
         assert events[-1]["response"]["status"] == "completed"
 
 
@@ -231,3 +234,71 @@ def test_serve_records_sessions_in_the_default_sqlite_store():
     assert row["model_group"] == "mock" and row["close_code"] is not None
     assert row["total_tokens"] and row["total_tokens"] > 0
     assert "sk-client-key-123" not in r.stdout
+
+
+def _fifo_allowed() -> bool:
+    """May this user put a process in SCHED_FIFO? (Tried on a throwaway child.)"""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(10)"])
+    try:
+        os.sched_setscheduler(child.pid, os.SCHED_FIFO, os.sched_param(1))
+        return True
+    except PermissionError:
+        return False
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_serve_realtime_priority_puts_the_event_loop_and_nothing_else_in_sched_fifo(tmp_path):
+    config = write_config(tmp_path, """
+        model_list:
+          - model_name: mock
+            litellm_params: {model: mock/mock}
+        general_settings:
+          rt_realtime_priority: 3
+    """)
+    if not _fifo_allowed():
+        done = run_cli("serve", "--config", config, "--port", "0", timeout=20)
+        assert done.returncode == 2
+        assert "rt_realtime_priority" in done.stderr and "CAP_SYS_NICE" in done.stderr
+        return
+    with GatewayProcess("--config", config) as gw:
+        assert gw.proc is not None
+        pid = gw.proc.pid
+        # A session, so the log sinks' writer threads exist too.
+        events = anyio.run(_mock_reply, gw.port)
+        assert events[-1]["response"]["status"] == "completed"
+        assert "SCHED_FIFO at priority 3" in gw.output
+        policies = {int(t): os.sched_getscheduler(int(t)) & ~os.SCHED_RESET_ON_FORK
+                    for t in os.listdir(f"/proc/{pid}/task")}
+        assert policies.pop(pid) == os.SCHED_FIFO  # the main thread runs the event loop
+        assert os.sched_getparam(pid).sched_priority == 3
+        assert policies and set(policies.values()) == {os.SCHED_OTHER}
+
+
+def test_realtime_priority_outside_1_to_99_is_refused(tmp_path):
+    config = write_config(tmp_path, """
+        model_list:
+          - model_name: mock
+            litellm_params: {model: mock/mock}
+        general_settings:
+          rt_realtime_priority: 100
+    """)
+    done = run_cli("check", config)
+    assert done.returncode == 2 and "rt_realtime_priority" in done.stderr
+    done = run_cli("serve", "--realtime-priority", "0", "--port", "0", timeout=20)
+    assert done.returncode == 2 and "1..99" in done.stderr
+
+
+def test_serve_realtime_priority_without_the_permission_says_what_is_needed(tmp_path):
+    argv = [RT_CORE, "serve", "--realtime-priority", "3", "--port", "0"]
+    if os.geteuid() == 0:  # drop root's CAP_SYS_NICE for the child
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "util-linux's setpriv drops the capability"
+        argv = [setpriv, "--bounding-set=-sys_nice", "--inh-caps=-sys_nice", "--", *argv]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=20,
+                          env={**os.environ, "RT_DB": str(tmp_path / "rt.db")},
+                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0)))
+    assert done.returncode == 2, done.stderr
+    assert "rt_realtime_priority" in done.stderr and "CAP_SYS_NICE" in done.stderr and "ulimit -r" in done.stderr
+    assert "ready on" not in done.stderr + done.stdout  # refused before serving

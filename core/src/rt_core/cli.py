@@ -2,7 +2,7 @@
 
 ::
 
-    rt-core serve [--config FILE] [--host H] [--port P]
+    rt-core serve [--config FILE] [--host H] [--port P] [--realtime-priority N]
     rt-core check CONFIG
     rt-core plugins
     rt-core sessions [--db FILE | --config FILE] [--limit N] [--json]
@@ -24,6 +24,7 @@ from . import __version__
 from .config import Config, load_config
 from .errors import ConfigError, PluginError
 from .plugins import PluginHost
+from .priority import enter_fifo
 
 log = logging.getLogger("rt_core")
 
@@ -89,6 +90,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if not config.deployments:
         log.warning("no models configured: every session will be refused")
+    priority = args.realtime_priority if args.realtime_priority is not None else config.gateway.rt_realtime_priority
+    if priority is not None:
+        try:
+            enter_fifo(priority)
+        except OSError as exc:
+            print(f"rt-core: rt_realtime_priority: {exc}", file=sys.stderr)
+            return 2
+        log.info("event loop thread in SCHED_FIFO at priority %d", priority)
     if "rt_log_sqlite" not in config.gateway.model_fields_set:
         # The embedded default store: `rt-core sessions` reads it back.
         # `rt_log_sqlite: false` turns it off.
@@ -203,6 +212,13 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rt_priority(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 99:
+        raise argparse.ArgumentTypeError("a SCHED_FIFO priority is 1..99")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rt-core", description="rt: the realtime AI gateway")
     p.add_argument("--version", action="version", version=f"rt-core {__version__}")
@@ -212,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--config", "-c", default=None, help="config file (LiteLLM realtime format); default: embedded")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", "-p", type=int, default=4000)
+    s.add_argument("--realtime-priority", type=_rt_priority, default=None, metavar="N",
+                   help="run the event loop in SCHED_FIFO at priority N (1-99), so other processes on the host "
+                        "never preempt it (overrides rt_realtime_priority; Linux, needs CAP_SYS_NICE)")
     s.set_defaults(func=cmd_serve)
     c = sub.add_parser("check", help="validate a config without serving")
     c.add_argument("config")

@@ -68,6 +68,10 @@ class GatewaySettings(BaseModel):
     #: A plugin whose ``on_log_event`` call takes longer than this (seconds) is
     #: moved to a background thread with a bounded queue, so it cannot slow sessions.
     rt_log_slow_sink_s: float = Field(default=0.05, gt=0)
+    #: Run the event loop thread in ``SCHED_FIFO`` at this priority (1-99) so
+    #: other busy processes on the host never preempt it (:mod:`rt_core.priority`);
+    #: off when unset.  Linux; needs root, ``CAP_SYS_NICE`` or ``ulimit -r``.
+    rt_realtime_priority: int | None = Field(default=None, ge=1, le=99)
 
     @field_validator("rt_log_jsonl", mode="before")
     @classmethod
