@@ -35,7 +35,8 @@ def enter_fifo(priority: int) -> None:
     if setter is None:
         raise OSError("real-time scheduling (SCHED_FIFO) is not available on this platform")
     try:
-        setter(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(priority))
+        # Linux has SCHED_RESET_ON_FORK; where it does not, later threads inherit the policy.
+        setter(0, os.SCHED_FIFO | getattr(os, "SCHED_RESET_ON_FORK", 0), os.sched_param(priority))
     except PermissionError:
         raise OSError(
             f"SCHED_FIFO priority {priority} is not allowed for this process: it needs root, "
