@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.procstat import process_tree, sample_tree
+from bench.procstat import sample_tree, tree_threads
 
 OPENAI_MODEL = "gpt-realtime"
 GEMINI_MODEL = "gemini-live"
@@ -62,17 +62,12 @@ def pin_tree(pid: int, cpus: set[int]) -> int:
     starts them, so pinning a started gateway pins what it does from then on.
     """
     pinned = 0
-    for p in process_tree(pid):
+    for tid in tree_threads(pid):
         try:
-            tids = [int(t) for t in os.listdir(f"/proc/{p}/task")]
+            os.sched_setaffinity(tid, cpus)
+            pinned += 1
         except OSError:
-            continue
-        for tid in tids:
-            try:
-                os.sched_setaffinity(tid, cpus)
-                pinned += 1
-            except OSError:
-                pass  # the thread ended meanwhile
+            pass  # the thread ended meanwhile
     return pinned
 
 
@@ -88,17 +83,12 @@ def fifo_tree(pid: int, priority: int = 1) -> int:
     """
     param = os.sched_param(priority)
     count = 0
-    for p in process_tree(pid):
+    for tid in tree_threads(pid):
         try:
-            tids = [int(t) for t in os.listdir(f"/proc/{p}/task")]
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                os.sched_setscheduler(tid, os.SCHED_FIFO, param)
-                count += 1
-            except ProcessLookupError:
-                pass  # the thread ended meanwhile
+            os.sched_setscheduler(tid, os.SCHED_FIFO, param)
+            count += 1
+        except ProcessLookupError:
+            pass  # the thread ended meanwhile
     return count
 
 

@@ -65,6 +65,19 @@ def process_tree(pid: int) -> list[int]:
     return tree
 
 
+def thread_ids(pid: int | str) -> list[int]:
+    """The live threads of one process (``[]`` once it is gone)."""
+    try:
+        return [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return []
+
+
+def tree_threads(pid: int) -> list[int]:
+    """Every live thread of a process and of its descendants."""
+    return [tid for p in process_tree(pid) for tid in thread_ids(p)]
+
+
 def context_switches(pid: int | str = "self") -> tuple[int, int]:
     """Voluntary and involuntary context switches of every live thread of one process.
 
@@ -76,11 +89,7 @@ def context_switches(pid: int | str = "self") -> tuple[int, int]:
     every frame it still held waited for that.  ``(0, 0)`` once it is gone.
     """
     voluntary = involuntary = 0
-    try:
-        tids = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return 0, 0
-    for tid in tids:
+    for tid in thread_ids(pid):
         try:
             text = Path(f"/proc/{pid}/task/{tid}/status").read_text()
         except OSError:

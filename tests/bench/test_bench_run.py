@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 from bench import gateways
-from bench.procstat import context_switches, process_tree, switches_per_second, tree_context_switches
+from bench.procstat import (
+    context_switches,
+    process_tree,
+    switches_per_second,
+    thread_ids,
+    tree_context_switches,
+)
 from bench.report import render_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -139,8 +145,7 @@ def threads_and_child() -> Iterator[tuple[list[int], list[int]]]:
     try:
         assert parent.stdout is not None
         child_pid = int(parent.stdout.readline())
-        tids = [int(t) for p in (parent.pid, child_pid) for t in os.listdir(f"/proc/{p}/task")]
-        yield [parent.pid, child_pid], tids
+        yield [parent.pid, child_pid], [t for p in (parent.pid, child_pid) for t in thread_ids(p)]
     finally:
         _kill_tree(parent)
 

@@ -249,14 +249,19 @@ def _fifo_allowed() -> bool:
         child.wait()
 
 
-def test_serve_realtime_priority_puts_the_event_loop_and_nothing_else_in_sched_fifo(tmp_path):
-    config = write_config(tmp_path, """
+def _mock_config_with_priority(tmp_path: Path, priority: int) -> str:
+    """A config serving ``mock`` with ``rt_realtime_priority: priority``."""
+    return write_config(tmp_path, f"""
         model_list:
           - model_name: mock
-            litellm_params: {model: mock/mock}
+            litellm_params: {{model: mock/mock}}
         general_settings:
-          rt_realtime_priority: 3
+          rt_realtime_priority: {priority}
     """)
+
+
+def test_serve_realtime_priority_puts_the_event_loop_and_nothing_else_in_sched_fifo(tmp_path):
+    config = _mock_config_with_priority(tmp_path, 3)
     if not _fifo_allowed():
         done = run_cli("serve", "--config", config, "--port", "0", timeout=20)
         assert done.returncode == 2
@@ -277,13 +282,7 @@ def test_serve_realtime_priority_puts_the_event_loop_and_nothing_else_in_sched_f
 
 
 def test_realtime_priority_outside_1_to_99_is_refused(tmp_path):
-    config = write_config(tmp_path, """
-        model_list:
-          - model_name: mock
-            litellm_params: {model: mock/mock}
-        general_settings:
-          rt_realtime_priority: 100
-    """)
+    config = _mock_config_with_priority(tmp_path, 100)
     done = run_cli("check", config)
     assert done.returncode == 2 and "rt_realtime_priority" in done.stderr
     done = run_cli("serve", "--realtime-priority", "0", "--port", "0", timeout=20)
