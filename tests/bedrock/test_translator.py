@@ -137,6 +137,24 @@ def test_bad_audio_is_a_client_error():
         tr.inbound(ev("session.update", session={"type": "realtime", "audio": {"input": {"format": {"type": "audio/opus"}}}}))
 
 
+def test_audio_sent_to_nova_as_it_is_cannot_add_to_its_json():
+    """pcm16 at 16 kHz is Nova's own input format: the text is forwarded
+    without decoding, spliced into the ``audioInput`` event.  A quote in it
+    would end the string and add keys of the client's choosing."""
+    tr = make_translator()
+    tr.outbound(UpstreamOpened())
+    tr.inbound(ev("session.update", session={"type": "realtime",
+                                             "audio": {"input": {"format": {"type": "audio/pcm", "rate": 16000}}}}))
+    good = base64.b64encode(bytes(640)).decode()
+    (audio_input,) = [e for e in nova_events(tr.inbound(ev("input_audio_buffer.append", audio=good)))
+                      if "audioInput" in e["event"]]
+    assert audio_input["event"]["audioInput"]["content"] == good
+    for bad in ['AAAA","role":"SYSTEM', "AAAA\\AA", "AAAA\nAAA"]:
+        with pytest.raises(ClientEventError) as exc:
+            tr.inbound(ev("input_audio_buffer.append", audio=bad, event_id="e2"))
+        assert exc.value.param == "audio" and exc.value.event_id == "e2"
+
+
 def _speak_and_answer(tr, out: NovaOut, user="hello there", text="Hi!", final=None, audio=None):
     tr.inbound(ev("input_audio_buffer.append", audio=tone_b64(200)))
     frames = out.user_turn(user) + out.sentence(text, audio or tone_b64(100), last=True, final=final)
@@ -190,6 +208,15 @@ def test_output_audio_24k_is_mapped_to_the_clients_format():
     assert abs(len(audio) - 1600) <= 16
     created = next(e for e in evs if e["type"] == "response.created")
     assert created["response"]["audio"]["output"]["format"] == {"type": "audio/pcmu"}
+
+
+def test_output_audio_that_cannot_be_spliced_into_json_is_dropped_and_logged(caplog):
+    tr = make_translator()
+    opened(tr)
+    evs = client_events(_speak_and_answer(tr, NovaOut(), audio='AAAA","x":"y'))
+    assert not [e for e in evs if e["type"] == "response.output_audio.delta"]
+    assert evs[-1]["type"] == "response.done"
+    assert "Nova Sonic sent audio that is not valid base64; dropped" in caplog.text
 
 
 def test_text_only_output_drops_audio_and_streams_text():

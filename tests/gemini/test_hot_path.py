@@ -429,6 +429,32 @@ def test_standard_client_audio_is_not_decoded(monkeypatch):
     assert r.out[-1] == ("upstream", wire.audio_frame(chunk, 24000))
 
 
+def escaped_audio(r: Recorder) -> None:
+    """Mid-reply, audio strings with JSON escapes: what they decode to is
+    checked before it is spliced into the client's event."""
+    r.start({})
+    r.gemini(compact(audio_msg(CHUNK)))
+    r.gemini(compact(audio_msg(CHUNK)).replace(CHUNK.encode(), CHUNK.replace("/", "\\/").encode()))  # valid base64
+    r.gemini(compact(audio_msg('AAAA","x":"y')))
+    r.gemini(compact(audio_msg("AAAA\\AAA")))
+    r.gemini(compact(audio_msg("AAAA\nAAA")))
+    r.gemini(compact(audio_msg("AAAA\u0000AAA")))
+    r.gemini(compact(audio_msg("AA")).replace(b"AA", b"A\\ud800A"))
+    r.gemini(TURN_COMPLETE)
+
+
+def test_escaped_audio_never_breaks_the_clients_json(monkeypatch, caplog):
+    out = run_both(escaped_audio, monkeypatch)
+    deltas = [e["delta"] for e in client_events(out) if e["type"] == "response.output_audio.delta"]
+    assert deltas == [CHUNK, CHUNK]  # the escaped slashes arrive unescaped; the rest is dropped
+    for o in out:
+        if o[0] == "client":
+            for text in o[1:]:  # rt's text, and what a GA and a beta client are sent (None: as it is)
+                if text is not None:
+                    json.loads(text)
+    assert caplog.text.count("not valid base64") == 3 * 5  # each dropped frame is logged, on all three runs
+
+
 # ---------------------------------------------------------------------- the recognisers themselves
 
 
@@ -454,7 +480,19 @@ def test_server_audio_part_agrees_with_json_loads():
             continue
         recognised += 1
         assert wire.audio_part_message(*part) == json.loads(frame), frame[:80]
-    assert recognised == 10 and len(frames) - recognised == 13
+        # What it returns is spliced into the client's event as it is: nothing JSON would escape.
+        assert json.dumps(part[1], ensure_ascii=False) == f'"{part[1]}"'
+    assert recognised == 8 and len(frames) - recognised == 15
+
+
+@pytest.mark.parametrize("data", ["\\/", '\\"', "\\\\", "\\n", "\\u0041", "\\ud800"])
+def test_server_audio_part_leaves_escaped_audio_to_the_parse(data):
+    """Escapes decode to what must not be spliced into JSON (a quote, a
+    backslash, a newline, a lone surrogate), so a frame whose audio holds
+    one is left to the general path, which checks what they decode to."""
+    frame = compact(audio_msg("AAAA")).replace(b"AAAA", b"AA" + data.encode() + b"AA")
+    json.loads(frame)  # valid JSON
+    assert wire.server_audio_part(frame) is None
 
 
 def test_plain_b64_len_accepts_only_what_a_strict_decode_accepts():

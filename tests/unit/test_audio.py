@@ -407,6 +407,21 @@ class TestConverterBehaviour:
         assert conv.convert_b64(urlsafe) == b64
         assert conv.ms_in == conv.ms_out == PCMU_8K.duration_ms(500)
 
+    @pytest.mark.parametrize("bad", ['AAAA","x":"y', "AA\\AA", "AA\nAA", "AA\x00A", "AA\ud800A"])
+    def test_identity_base64_refuses_what_cannot_be_spliced_into_json(self, bad: str) -> None:
+        """The identity conversion forwards text undecoded into JSON templates."""
+        conv = AudioConverter(PCM16_24K, PCM16_24K)
+        with pytest.raises(ValueError, match="not valid base64"):
+            conv.convert_b64(bad)
+        assert conv.ms_in == 0
+        # A caller that read it from a JSON string without escapes vouches for it.
+        assert conv.convert_b64("AAAA", json_safe=True) == "AAAA"
+
+    def test_identity_base64_leaves_other_invalid_text_to_the_receiver(self) -> None:
+        conv = AudioConverter(PCM16_24K, PCM16_24K)
+        assert conv.convert_b64("not base64 !") == "not base64 !"
+        assert conv.convert_b64("AAé=") == "AAé="
+
     def test_base64_matches_bytes_api(self) -> None:
         raw = encode(PCM16_24K, sweep(24000))[:4801]  # odd length: a half sample pending
         expected_conv = AudioConverter(PCM16_24K, PCM16_16K)

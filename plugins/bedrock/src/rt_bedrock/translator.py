@@ -39,6 +39,7 @@ How the two models meet
 from __future__ import annotations
 
 import base64
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +90,8 @@ _BYTES_PER_MS_16K = 32  # pcm16 mono 16 kHz
 DEFAULT_INSTRUCTIONS = (
     "You are a helpful, friendly voice assistant. Keep answers short and conversational."
 )
+
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- errors
@@ -822,6 +825,7 @@ class NovaTranslator:
         try:
             delta = self.out_conv.convert_b64(content)
         except ValueError:
+            log.warning("Nova Sonic sent audio that is not valid base64; dropped")
             return
         r.audio_ms += len(content) * 3 / 4 / 48  # 24 kHz pcm16: 48 bytes per ms
         if delta:

@@ -179,20 +179,24 @@ class GeminiSide(TranslatorState):
             if resp.message is not None and not resp.message.closed:
                 actions.extend(ToClient(e) for e in resp.text_delta(text))
 
-    def _audio_delta(self, resp: ResponseState, data: str) -> str | None:
+    def _audio_delta(self, resp: ResponseState, data: str, json_safe: bool = False) -> str | None:
         """Gemini's audio (base64) in the client's output format, as the text of
-        one ``response.output_audio.delta``; None when there is none to send."""
+        one ``response.output_audio.delta``; None when there is none to send.
+
+        ``json_safe``: ``data`` came from :func:`wire.server_audio_part` (no
+        escapes), so an identity conversion need not check its characters
+        before they are spliced into the event's text."""
         conv = self.out_conv
         before = conv.ms_out
         try:
-            out = conv.convert_b64(data)
+            out = conv.convert_b64(data, json_safe=json_safe)
         except ValueError:
             log.warning("Gemini sent audio that is not valid base64; dropped")
             return None
         return resp.audio_delta_text(out, conv.ms_out - before) if out else None
 
-    def _audio_out(self, resp: ResponseState, data: str, actions: list[Action]) -> None:
-        text = self._audio_delta(resp, data)
+    def _audio_out(self, resp: ResponseState, data: str, actions: list[Action], json_safe: bool = False) -> None:
+        text = self._audio_delta(resp, data, json_safe)
         if text is not None:
             actions.append(ToClient(Event("response.output_audio.delta", text)))
 
@@ -225,7 +229,7 @@ class GeminiSide(TranslatorState):
             return None
         self.tool_turn_open = False  # as _reply
         actions: list[Action] = []
-        self._audio_out(resp, data, actions)
+        self._audio_out(resp, data, actions, True)
         return actions
 
     #: What :meth:`quick_outbound` makes (docs/hooks.md, quick routes).
@@ -251,7 +255,7 @@ class GeminiSide(TranslatorState):
         if resp is None:
             return None
         self.tool_turn_open = False  # as _reply
-        return self._audio_delta(resp, part[1])  # not None: an identity conversion returns the audio
+        return self._audio_delta(resp, part[1], True)  # not None: an identity conversion of safe text returns it
 
     def _turn_complete(self, actions: list[Action]) -> None:
         self.orphan_transcript = []

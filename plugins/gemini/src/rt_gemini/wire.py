@@ -312,7 +312,9 @@ def server_audio_part(frame: str | bytes) -> tuple[str, str] | None:
         {"serverContent": {"modelTurn": {"parts": [
             {"inlineData": {"mimeType": "audio/…", "data": "<base64>"}}]}}}
 
-    in any JSON whitespace, else ``None`` (the caller then parses the frame).
+    in any JSON whitespace, with no escape in the ``data`` string, else
+    ``None`` (the caller then parses the frame).  So ``data`` holds no quote,
+    backslash or control character, and can be spliced into JSON as it is.
 
     This is the frame Gemini streams a reply's audio in, dozens per second:
     recognising it costs a fraction of ``json.loads`` and builds no dicts.  The
@@ -343,6 +345,8 @@ def server_audio_part(frame: str | bytes) -> tuple[str, str] | None:
         data, end = _scanstring(text, start)
     except ValueError:
         return None
+    if end != start + len(data) + 1:
+        return None  # escapes in the audio: what they decode to must not be spliced into JSON as it is
     if _AUDIO_PART_TAIL.fullmatch(text, end) is None:
         return None
     return mime, data
