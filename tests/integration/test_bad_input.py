@@ -54,6 +54,12 @@ async def gw():
     ('{"event_id": "evt_42", "session": {}}', "missing_type", "type"),
     ('{"type": 7, "event_id": "evt_43"}', "missing_type", "type"),
     (json.dumps({"type": "input_audio_buffer.append", "audio": "A" * 8000}), "event_too_large", None),
+    ("[" * 2000 + "]" * 2000, "invalid_json", None),  # deeper than the parser's recursion limit
+    ('{"type":"session.update","session":' + "[" * 1500 + "]" * 1500 + "}", "invalid_json", None),
+    # An unpaired surrogate escape: JSON's grammar allows it, UTF-8 cannot carry it.
+    ('{"type":"conversation.item.create","item":{"type":"message","role":"user",'
+     '"content":[{"type":"input_text","text":"\\ud800"}]}}', "invalid_json", None),
+    ('{"type":"response.create","response":{"instructions":"x\\uDC00"}}', "invalid_json", None),
 ])
 async def test_bad_frame_gets_error_and_session_survives(gw, frame, code, param):
     async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
@@ -69,6 +75,21 @@ async def test_bad_frame_gets_error_and_session_survives(gw, frame, code, param)
         await still_usable(ws)
     # nothing malformed ever reached the upstream
     assert not gw.fake.invalid
+
+
+async def test_surrogate_pairs_are_text_not_errors(gw):
+    """``json.dumps`` (ensure_ascii) writes an emoji as two escapes: a pair, one character."""
+    async with ws_connect(gw.realtime_url("gpt-realtime")) as ws:
+        await recv_json(ws)
+        frame = json.dumps({"type": "conversation.item.create", "item": {
+            "type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi \U0001F600"}]}})
+        assert "\\ud83d\\ude00" in frame
+        await ws.send(frame)
+        added = await recv_json(ws)
+        assert added["type"] == "conversation.item.added"
+        await still_usable(ws)
+    (item,) = [e for e in gw.fake.connections[0].received if e["type"] == "conversation.item.create"][:1]
+    assert item["item"]["content"][0]["text"] == "hi \U0001F600"
 
 
 async def test_unknown_event_type_is_relayed_to_upstream_and_its_error_comes_back(gw):

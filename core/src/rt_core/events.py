@@ -57,6 +57,17 @@ def dumps(obj: Any) -> str:
     return _dumps(obj)
 
 
+def _has_lone_surrogate(data: Any) -> bool:
+    """Whether a parsed value holds an unpaired surrogate (from a ``\\udXXX``
+    escape JSON's grammar allows): it would fail later, when rt encodes what
+    it sends or logs as UTF-8, so it is refused where it arrives."""
+    try:
+        _dumps(data).encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 _TYPE_PREFIXES = ('{"type":"', '{"type": "')
 _APPEND = "input_audio_buffer.append"
 
@@ -190,6 +201,14 @@ class Event:
             data = json.loads(text)
         except ValueError as exc:
             raise ClientEventError(f"The frame is not valid JSON: {exc}", code="invalid_json") from None
+        except RecursionError:
+            raise ClientEventError("The frame is not valid JSON: it is nested too deeply.", code="invalid_json") from None
+        if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(data):
+            raise ClientEventError(
+                "The frame is not valid JSON: it holds an unpaired UTF-16 surrogate (a \\uD800-\\uDFFF escape "
+                "that is not half of a pair), which UTF-8 text cannot carry.",
+                code="invalid_json",
+            )
         if not isinstance(data, dict):
             raise ClientEventError(
                 f"Expected a JSON object, got {type(data).__name__ if not isinstance(data, list) else 'array'}.",
