@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from urllib.parse import urlsplit
 
 import anyio
 import pytest
@@ -119,3 +120,61 @@ async def test_http_endpoints(gw):
     assert status == 200 and [m["id"] for m in body["data"]] == ["gpt-realtime"]
     status, body = await anyio.to_thread.run_sync(_get, base + "/v1/realtime?model=gpt-realtime")
     assert status == 426
+
+
+# ---------------------------------------------------------------------- RFC 6455 upgrade requests, raw
+
+
+async def raw_upgrade(gw, **overrides: str | None) -> tuple[bytes, dict[str, str], bytes]:
+    """Send an upgrade request spelled byte by byte (a header set to None is
+    left out); return the status line, the headers and what followed them."""
+    url = urlsplit(gw.realtime_url("gpt-realtime"))
+    headers: dict[str, str | None] = {
+        "Host": url.netloc, "Upgrade": "websocket", "Connection": "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13",
+        "Authorization": f"Bearer {MASTER}", **overrides}
+    request = f"GET {url.path}?{url.query} HTTP/1.1\r\n" + "".join(
+        f"{k}: {v}\r\n" for k, v in headers.items() if v is not None) + "\r\n"
+    with anyio.fail_after(5):
+        stream = await anyio.connect_tcp(url.hostname, url.port)
+        async with stream:
+            await stream.send(request.encode())
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += await stream.receive()
+            head, rest = data.split(b"\r\n\r\n", 1)
+            lines = head.decode().split("\r\n")
+            got = {k.strip().lower(): v.strip() for k, v in (line.split(":", 1) for line in lines[1:])}
+            if lines[0].startswith("HTTP/1.1 101"):
+                while len(rest) < 2 or len(rest) < 2 + (rest[1] & 0x7F):  # the first frame: session.created
+                    rest += await stream.receive()
+            else:
+                while len(rest) < int(got.get("content-length", "0")):
+                    rest += await stream.receive()
+    return lines[0].encode(), got, rest
+
+
+async def test_upgrade_with_a_connection_token_list_is_accepted(gw):
+    """RFC 6455 asks for an 'upgrade' token in Connection; Firefox sends a list."""
+    status, headers, first = await raw_upgrade(gw, Connection="keep-alive, Upgrade", Upgrade="WebSocket")
+    assert status.startswith(b"HTTP/1.1 101")
+    assert headers["sec-websocket-accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="  # the RFC's own example
+    assert b"session.created" in first
+
+
+@pytest.mark.parametrize("overrides,status,code", [
+    ({"Sec-WebSocket-Version": "8"}, 426, "unsupported_websocket_version"),
+    ({"Sec-WebSocket-Version": None}, 426, "unsupported_websocket_version"),
+    ({"Sec-WebSocket-Key": None}, 400, "invalid_handshake"),
+    ({"Sec-WebSocket-Key": "c2hvcnQ="}, 400, "invalid_handshake"),  # 5 bytes, not 16
+    ({"Sec-WebSocket-Key": "not base64 at all!!"}, 400, "invalid_handshake"),
+    ({"Connection": "keep-alive"}, 400, "invalid_handshake"),
+])
+async def test_invalid_upgrades_are_refused_in_json(gw, overrides, status, code):
+    line, headers, body = await raw_upgrade(gw, **overrides)
+    assert line.startswith(f"HTTP/1.1 {status}".encode())
+    assert headers["content-type"] == "application/json"
+    err = json.loads(body)["error"]
+    assert err["code"] == code and err["message"]
+    if status == 426:
+        assert headers["sec-websocket-version"] == "13"

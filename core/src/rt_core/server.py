@@ -18,6 +18,8 @@ at the handshake with HTTP 401 and a JSON body; an unknown model gets 404.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import logging
 import os
@@ -85,6 +87,34 @@ class WebSocketClient:
 
 def _error_body(message: str, code: str, type_: str = "invalid_request_error", param: str | None = None) -> dict[str, Any]:
     return {"error": {"message": message, "type": type_, "code": code, "param": param}}
+
+
+def _header_tokens(headers: Any, name: str) -> set[str]:
+    """The comma-separated tokens of a (possibly repeated) header, lower-cased."""
+    return {t.strip().lower() for v in header_values(headers, name) for t in v.split(",") if t.strip()}
+
+
+def _websocket_handshake_error(headers: Any) -> Any | None:
+    """RFC 6455 section 4.2.1's checks of an upgrade request, answered in JSON
+    (the WebSocket layer would refuse in plain text, or accept versions 7
+    and 8); None when the request is a valid version-13 upgrade."""
+    if "upgrade" not in _header_tokens(headers, "Connection"):
+        return json_response(400, _error_body(
+            "A WebSocket upgrade needs the 'Connection: Upgrade' header.", "invalid_handshake"))
+    version = (headers.get("Sec-WebSocket-Version") or "").strip()
+    if version != "13":
+        return json_response(426, _error_body(
+            f"Unsupported WebSocket version {version or 'none'}: this gateway speaks version 13 (RFC 6455).",
+            "unsupported_websocket_version"), {"Sec-WebSocket-Version": "13"})
+    key = (headers.get("Sec-WebSocket-Key") or "").strip()
+    try:
+        key_ok = len(base64.b64decode(key, validate=True)) == 16
+    except (binascii.Error, ValueError):
+        key_ok = False
+    if not key_ok:
+        return json_response(400, _error_body(
+            "Invalid Sec-WebSocket-Key: it must be 16 bytes in base64 (RFC 6455).", "invalid_handshake"))
+    return None
 
 
 def _subprotocols(headers: Any) -> list[str]:
@@ -222,6 +252,9 @@ class Gateway:
     def _realtime_handshake(self, request: Any, path: str, query: dict[str, list[str]], headers: Any, upgrade: bool) -> Any:
         if not upgrade:
             return json_response(426, _error_body("This endpoint needs a WebSocket upgrade.", "upgrade_required"))
+        refusal = _websocket_handshake_error(headers)
+        if refusal is not None:
+            return refusal
         subprotocols = _subprotocols(headers)
         key = extract_key(headers, query, subprotocols)
         if self._master_key:

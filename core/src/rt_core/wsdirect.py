@@ -47,6 +47,24 @@ __all__ = ["DirectClientConnection", "DirectServerConnection", "connect", "serve
 
 log = logging.getLogger(__name__)
 
+_SHUTTING_DOWN_BODY = (b'{"error": {"message": "The gateway is shutting down.", "type": "server_error", '
+                       b'"code": "server_shutting_down", "param": null}}')
+
+
+def _normalise_upgrade_headers(headers: CIMultiDict[str]) -> None:
+    """Spell an upgrade's ``Connection`` and ``Upgrade`` headers as picows wants them.
+
+    picows accepts only ``Connection: upgrade`` and ``Upgrade: websocket``
+    exactly; RFC 6455 allows token lists, and Firefox sends ``Connection:
+    keep-alive, Upgrade``.  Headers that do not name the upgrade are left as
+    they are, for picows to refuse.
+    """
+    for name, token in (("Connection", "upgrade"), ("Upgrade", "websocket")):
+        values = headers.getall(name, [])
+        if any(t.strip().lower() == token for v in values for t in v.split(",")):
+            headers[name] = token
+
+
 _TEXT = WSMsgType.TEXT
 _BINARY = WSMsgType.BINARY
 _CONTINUATION = WSMsgType.CONTINUATION
@@ -317,9 +335,14 @@ class serve:
             handshake = ServerHandshakeConnection(request)
             refusal = self.process_request(handshake, request)
             if refusal is None and server.close_task is not None:
-                refusal = Response(503, "Service Unavailable", CIMultiDict({"Content-Type": "text/plain"}), b"shutting down\n")
+                refusal = Response(503, "Service Unavailable", CIMultiDict({"Content-Type": "application/json"}),
+                                   _SHUTTING_DOWN_BODY)
             if refusal is not None:
                 return picows.WSUpgradeResponseWithListener(refusal.to_picows(), None)
+            # process_request checked the upgrade as RFC 6455 has it; picows then
+            # accepts only these exact values, not the token lists the RFC allows
+            # (Firefox sends 'Connection: keep-alive, Upgrade').
+            _normalise_upgrade_headers(upgrade_request.headers)
             headers = {"Server": self.server_header}
             offered = [p.strip() for p in (request.headers.get("Sec-WebSocket-Protocol") or "").split(",") if p.strip()]
             subprotocol = self.select_subprotocol(handshake, offered) if offered else None

@@ -62,10 +62,11 @@ else:
     from websockets.http11 import Response  # type: ignore[assignment]
 
 
-def json_response(status: int, body: dict[str, Any]) -> Any:
+def json_response(status: int, body: dict[str, Any], extra_headers: dict[str, str] | None = None) -> Any:
     """An HTTP response with a JSON body (handshake refusals, health, models)."""
     data = json.dumps(body).encode()
     items = [("Content-Type", "application/json"), ("Connection", "close"), ("Server", "rt")]
+    items.extend((extra_headers or {}).items())
     if IMPL == "websockets":  # picows adds Content-Length itself
         items.append(("Content-Length", str(len(data))))
     headers = _Headers(items)
