@@ -13,7 +13,8 @@ Keys are read from ``Authorization: Bearer``, ``X-Serverless-Authorization:
 Bearer``, the ``api-key`` header, the browser subprotocol
 ``openai-insecure-api-key.<key>`` or an ``api-key`` query parameter (Azure
 browsers).  With a master key configured, a missing or wrong key is refused
-at the handshake with HTTP 401 and a JSON body; an unknown model gets 404.
+at the handshake with HTTP 401 and a JSON body; an unknown model gets 404,
+an upgrade RFC 6455 does not allow 400 or 426 (docs/design.md).
 """
 
 from __future__ import annotations
