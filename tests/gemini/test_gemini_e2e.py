@@ -27,7 +27,9 @@ pytestmark = pytest.mark.anyio
 
 @pytest.mark.parametrize("dialect", ["ga", "beta"])
 async def test_text_conversation(fake, dialect):
-    async with running_gateway(gemini_config(fake)) as gw, connect(gw, dialect) as conn:
+    # A grace longer than any pause before the client's session.update: one connection is asserted
+    # below, and a setup sent with the defaults first would be replaced by a second one.
+    async with running_gateway(gemini_config(fake, setup_grace=10)) as gw, connect(gw, dialect) as conn:
         await start(conn, dialect, GA_TEXT if dialect == "ga" else BETA_TEXT)
         events = await text_turn(conn, dialect, "hello")
         assert reply_text(events, dialect) == "Reply 1 to: hello"
@@ -303,7 +305,7 @@ async def test_client_written_from_litellm_gemini_docs(fake):
     """Chat-Completions-shaped tools, extra session fields, beta-style fields on a GA
     connection, a bare first response.create, and ``gemini_live_defer_setup``."""
     fake.replies.append(Reply(text="Hello! How can I help?", chunks=1))
-    config = gemini_config(fake)
+    config = gemini_config(fake, setup_grace=10)  # one connection is asserted below
     config["litellm_settings"] = {"gemini_live_defer_setup": True}
     async with running_gateway(config) as gw, connect(gw) as conn:
         await next_event(conn, "ga")

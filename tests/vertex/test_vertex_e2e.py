@@ -301,7 +301,7 @@ async def test_wrong_model_resource_name_is_refused_like_vertex_does(
 async def test_quota_project_header_and_v1(vertex: FakeVertexLive, oauth: FakeOAuthServer) -> None:
     info = oauth.service_account(quota_project_id="billing-proj")
     vertex.replies.append(Reply(text="ok", chunks=1))
-    async with running_gateway(vertex_config(vertex, info, api_version="v1")) as gw, \
+    async with running_gateway(vertex_config(vertex, info, api_version="v1", setup_grace=10)) as gw, \
             connect(gw, model="vertex-live") as conn:
         await start(conn, "ga", GA_TEXT)
         await text_turn(conn, "ga", "hi")
@@ -317,7 +317,7 @@ async def test_express_mode_api_key(oauth: FakeOAuthServer) -> None:
     async with fake.running():
         cfg = {"model_list": [{"model_name": "vertex-live", "litellm_params": {
             "model": "vertex_ai/gemini-live-2.5-flash", "api_key": "express-key", "api_base": fake.api_base,
-            "setup_grace": 0.2}}]}
+            "setup_grace": 10}}]}  # one connection is asserted below
         async with running_gateway(cfg) as gw, connect(gw, model="vertex-live") as conn:
             await start(conn, "ga", GA_TEXT)
             events = await text_turn(conn, "ga", "hi")

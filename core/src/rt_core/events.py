@@ -57,6 +57,38 @@ def dumps(obj: Any) -> str:
     return _dumps(obj)
 
 
+#: How deep a client event's objects and arrays may nest.  Why a limit of rt's
+#: own: how deep ``json.loads`` goes depends on the Python version (3.12 stops
+#: near its recursion limit, 3.13 goes much deeper), and whatever later walks
+#: the event recursively (a translator, the JSON encoder, pydantic) would fail
+#: at some depth of its own, in the middle of handling it.  Real events nest a
+#: few levels; a tool's JSON Schema a few dozen.
+MAX_EVENT_DEPTH = 256
+
+
+def _too_deep() -> ClientEventError:
+    return ClientEventError(f"The event nests objects and arrays more than {MAX_EVENT_DEPTH} levels deep.",
+                            code="invalid_event")
+
+
+def _nesting_depth(value: Any) -> int:
+    """How deep objects and arrays nest in a parsed value (1 for ``{}``),
+    walked without recursion: the value may be deeper than Python's limit."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > deepest:
+            deepest = depth
+            if deepest > MAX_EVENT_DEPTH:
+                break
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
 def _has_lone_surrogate(data: Any) -> bool:
     """Whether a parsed value holds an unpaired surrogate (from a ``\\udXXX``
     escape JSON's grammar allows): it would fail later, when rt encodes what
@@ -201,8 +233,10 @@ class Event:
             data = json.loads(text)
         except ValueError as exc:
             raise ClientEventError(f"The frame is not valid JSON: {exc}", code="invalid_json") from None
-        except RecursionError:
-            raise ClientEventError("The frame is not valid JSON: it is nested too deeply.", code="invalid_json") from None
+        except RecursionError:  # Python 3.12's parser, at about its recursion limit
+            raise _too_deep() from None
+        if text.count("[") + text.count("{") > MAX_EVENT_DEPTH and _nesting_depth(data) > MAX_EVENT_DEPTH:
+            raise _too_deep()
         if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(data):
             raise ClientEventError(
                 "The frame is not valid JSON: it holds an unpaired UTF-16 surrogate (a \\uD800-\\uDFFF escape "
