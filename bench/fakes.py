@@ -71,6 +71,12 @@ STATS: dict[str, int] = {
 _SPACE = b" \t\r\n"
 
 
+def b64_decoded_len(b64: bytes) -> int:
+    """How many bytes padded base64 decodes to, from its length alone (no decoding)."""
+    padding = 2 if b64.endswith(b"==") else 1 if b64.endswith(b"=") else 0
+    return (len(b64) // 4) * 3 - padding
+
+
 def find_string_value(payload: bytes, key: bytes, start: int = 0) -> bytes | None:
     """Return the raw bytes of the JSON string value of ``key`` (quoted key), or None.
 
@@ -248,7 +254,7 @@ def gemini_audio_reply(data_b64: bytes, rate: int = 16000) -> bytes | None:
     decoded as Google's JSON does (either alphabet, padding optional).
     """
     if rate == OUTPUT_RATE and not len(data_b64) & 3 and b"-" not in data_b64 and b"_" not in data_b64:
-        nbytes = (len(data_b64) >> 2) * 3 - (len(data_b64) - len(data_b64.rstrip(b"=")))
+        nbytes = b64_decoded_len(data_b64)
         if not nbytes & 1:
             _AUDIO_IN_MS[0] += nbytes * 500 / rate
             STATS["gemini_audio_in_ms"] = int(_AUDIO_IN_MS[0])

@@ -61,7 +61,7 @@ if __package__ in (None, ""):
 
 from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
-from bench.fakes import find_string_value, loop_factory
+from bench.fakes import b64_decoded_len, find_string_value, loop_factory
 from bench.procstat import (
     context_switches,
     cpu_percent,
@@ -179,9 +179,7 @@ class Stats:
 
 def b64_audio_ms(b64: bytes) -> float:
     """Duration of base64 pcm16 24 kHz audio, from its length alone (no decoding)."""
-    n = len(b64)
-    padding = 2 if b64.endswith(b"==") else 1 if b64.endswith(b"=") else 0
-    return ((n // 4) * 3 - padding) / BYTES_PER_MS
+    return b64_decoded_len(b64) / BYTES_PER_MS
 
 
 class Session(WSListener):
