@@ -79,14 +79,29 @@ class Outbox:
         """No more writer tasks (the session is ending; :meth:`flush` sends the rest)."""
         self._spawn = None
 
+    @property
+    def send_now(self) -> Callable[[Any], bool] | None:
+        """The side's immediate write (False: not possible now), if it has one.
+
+        For a caller that inlines :meth:`put` on a per-frame path::
+
+            if queue or not send_now(item):  # queue = outbox.queue
+                outbox.enqueue(item)
+        """
+        return self._send_now
+
     def put(self, item: Any) -> None:
         """Send ``item`` after everything put before it."""
-        queue = self.queue
-        if not queue:
+        if not self.queue:
             send_now = self._send_now
             if send_now is not None and send_now(item):
                 return
-        queue.append(item)
+        self.enqueue(item)
+
+    def enqueue(self, item: Any) -> None:
+        """Queue ``item`` for the writer task, without trying to write it now
+        (:meth:`put` once the immediate write was tried, or is not possible)."""
+        self.queue.append(item)
         if not self._writing and self._spawn is not None:
             self._writing = True
             self._spawn(self._writer)
