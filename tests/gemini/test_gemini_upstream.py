@@ -220,6 +220,40 @@ async def test_unexpected_close_is_reported_and_frames_are_held(fake, callbacks)
     await up.aclose()
 
 
+class WritesDuringSwap(GeminiUpstream):
+    """Tries an immediate write from inside a swap (``refresh_headers`` runs there)."""
+
+    async def refresh_headers(self) -> None:
+        self.tried_during_swap = self.send_now(text_turn("during the swap"))
+
+
+@pytest.mark.skipif(wslib.IMPL != "picows", reason="immediate writes need picows")
+async def test_immediate_writes_follow_the_socket_in_use(fake):
+    """send_now writes on the current socket while it is usable, and refuses (so
+    the relay queues and ``send`` holds the frame) after a drop and during a
+    swap; write_paused reads the socket in use, and False when there is none."""
+    up = upstream_for(fake)
+    handle = await set_up(up)
+    assert up.send_now(text_turn("at once")) is True
+    assert await turn_text(up) == "Reply 1 to: at once"
+    handle = (await until(up, "sessionResumptionUpdate"))["sessionResumptionUpdate"]["newHandle"]
+    assert up.write_paused is False
+    await fake.close_connection(1011, "Deadline expired")
+    with anyio.fail_after(5):
+        assert isinstance(await up.receive(), ConnectionDropped)
+    assert up.send_now(text_turn("after the drop")) is False
+    assert up.write_paused is False
+    up.__class__ = WritesDuringSwap
+    await up.send(Reconnect(resume_setup(handle), "resume"))
+    assert up.tried_during_swap is False
+    assert isinstance(await up.receive(), Reconnected)
+    assert "setupComplete" in await recv_json(up)
+    assert up.send_now(text_turn("on the new socket")) is True
+    assert await turn_text(up) == "Reply 2 to: on the new socket"
+    assert not any("during the swap" in m or "after the drop" in m for c in fake.connections for m in c.received)
+    await up.aclose()
+
+
 @both_ways
 async def test_failed_reconnect_is_reported_as_rts_failure_once(fake, callbacks):
     up = upstream_for(fake, callbacks=callbacks)

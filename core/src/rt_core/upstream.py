@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -195,6 +195,14 @@ class WebSocketUpstream:
         if not self._sends_plainly() or type(self).receive is not WebSocketUpstream.receive:
             return None
         return self._direct_conn
+
+    @property
+    def immediate_write(self) -> Callable[[Any], bool] | None:
+        """What :meth:`send_now` calls (the connection's own immediate write),
+        or None when it cannot write without waiting: for a wrapper that keeps
+        it instead of calling :meth:`send_now` on every frame (rt-gemini's
+        upstream, whose socket changes)."""
+        return self._write_now
 
     def send_now(self, frame: Any) -> bool:
         """Write ``frame`` without waiting; False when that is not possible (then ``send``)."""

@@ -134,6 +134,12 @@ class GeminiUpstream:
         #: How the last swap failed: the provider's close, or rt's own failure.
         self._swap_error: UpstreamClosed | ReconnectFailed | None = None
         self._dropped_generation = -1  # generation whose socket dropped unexpectedly
+        #: The current socket's immediate write and its connection (for ``write_paused``)
+        #: while it may be written to -- not during a swap nor after a drop -- else None:
+        #: what :meth:`send_now` and :attr:`write_paused` read on every frame, kept by
+        #: :meth:`_track_socket` wherever those conditions change.
+        self._write_now: Callable[[Any], bool] | None = None
+        self._conn: Any = None
         self._held: list[Any] = []
         self._closing = False
         self._pending_marker: Reconnected | None = None
@@ -181,6 +187,15 @@ class GeminiUpstream:
         ws = self._socket()
         await ws.open()
         self._ws = ws
+        self._track_socket()
+
+    def _track_socket(self) -> None:
+        """Recompute what :meth:`send_now` and :attr:`write_paused` use: call it
+        after every change of the socket, the swap flag or the dropped generation."""
+        ws = self._ws
+        usable = ws is not None and not self._swapping and self._dropped_generation != self._generation
+        self._write_now = ws.immediate_write if usable else None  # type: ignore[union-attr]
+        self._conn = ws.direct if usable else None  # type: ignore[union-attr]
 
     async def send(self, frame: Any) -> None:
         if isinstance(frame, Reconnect):
@@ -204,18 +219,14 @@ class GeminiUpstream:
         False (the relay then awaits :meth:`send`) for a :class:`Reconnect`,
         during a swap or after a drop, and when the socket cannot write now.
         """
-        if isinstance(frame, Reconnect):
-            return False
-        ws = self._ws
-        if ws is None or self._swapping or self._dropped_generation == self._generation:
-            return False
-        return ws.send_now(frame)
+        write_now = self._write_now
+        return write_now is not None and not isinstance(frame, Reconnect) and write_now(frame)
 
     @property
     def write_paused(self) -> bool:
         """True while the current socket's write buffer is over its mark."""
-        ws = self._ws
-        return ws is not None and ws.write_paused
+        conn = self._conn
+        return conn is not None and conn.write_paused
 
     async def writable(self) -> None:
         """Return once the current socket's write buffer has room."""
@@ -248,6 +259,7 @@ class GeminiUpstream:
                     await self._wait_for_swap(generation)
                     continue
                 self._dropped_generation = generation
+                self._track_socket()
                 log.info("%s: connection closed unexpectedly (%s %s)", self.name, exc.code, exc.reason)
                 return ConnectionDropped(exc.code, exc.reason)
 
@@ -296,6 +308,7 @@ class GeminiUpstream:
             return  # the swap reports its own outcome
         elif self._handler is not None:
             self._dropped_generation = generation
+            self._track_socket()
             log.info("%s: connection closed unexpectedly (%s %s)", self.name, code, reason)
             self._handler(ConnectionDropped(code, reason))
 
@@ -379,6 +392,7 @@ class GeminiUpstream:
         if self._closing or self._swapping:
             return
         self._swapping = True
+        self._track_socket()
         self._swap_error = None
         old = self._ws
         new: WebSocketUpstream | None = None
@@ -430,6 +444,7 @@ class GeminiUpstream:
                 with anyio.CancelScope(shield=True), anyio.move_on_after(2):
                     await new.aclose(1000, "reconnect abandoned")
             self._swapping = False
+            self._track_socket()
             self._notify()
             if self._handler is not None:
                 self._report_swap_failure()
