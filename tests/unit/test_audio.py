@@ -417,6 +417,28 @@ class TestConverterBehaviour:
         # A caller that read it from a JSON string without escapes vouches for it.
         assert conv.convert_b64("AAAA", json_safe=True) == "AAAA"
 
+    @pytest.mark.parametrize("raw", [bytes(range(250)), bytes(range(251)), bytes(range(252)), b"\xfb\xff" * 480])
+    def test_pass_b64_counts_what_convert_b64_counts(self, raw: bytes) -> None:
+        """pass_b64 is convert_b64's identity path for safe standard padded text, in one call."""
+        b64 = base64.b64encode(raw).decode()
+        quick, general = AudioConverter(PCM16_24K, PCM16_24K), AudioConverter(PCM16_24K, PCM16_24K)
+        for _ in range(3):
+            before = general.ms_out
+            assert general.convert_b64(b64, json_safe=True) is b64
+            assert quick.pass_b64(b64) == general.ms_out - before
+        assert (quick.ms_in, quick.ms_out) == (general.ms_in, general.ms_out) == (PCM16_24K.duration_ms(3 * len(raw)),) * 2
+
+    @pytest.mark.parametrize("text", ["AAA", "AA-A", "AA_A", base64.b64encode(b"ab").decode().rstrip("=")])
+    def test_pass_b64_declines_what_convert_b64_must_rewrite(self, text: str) -> None:
+        conv = AudioConverter(PCM16_24K, PCM16_24K)
+        assert conv.pass_b64(text) is None
+        assert conv.ms_in == conv.ms_out == 0
+
+    def test_pass_b64_declines_a_real_conversion(self) -> None:
+        conv = AudioConverter(PCM16_24K, PCM16_16K)
+        assert conv.pass_b64("AAAA") is None
+        assert conv.ms_in == 0
+
     def test_identity_base64_leaves_other_invalid_text_to_the_receiver(self) -> None:
         conv = AudioConverter(PCM16_24K, PCM16_24K)
         assert conv.convert_b64("not base64 !") == "not base64 !"

@@ -52,7 +52,8 @@ class ClientSide(TranslatorState):
         and the append takes the general way.
         """
         conv = self.in_audio
-        if not (self.phase == "ready" and not self.pending_turns and conv.passthrough and self.config.vad):
+        if not (self.phase == "ready" and not self.pending_turns and conv.passthrough
+                and self.config.turn_detection is not None):  # config.vad, without the property call
             return None
         ms = conv.take_plain_b64(audio)
         if ms is None:

@@ -120,14 +120,17 @@ class ConnectionLifecycle(TranslatorState):
         otherwise only the last couple of seconds, so an idle microphone costs
         little memory.
         """
-        if not self.config.vad:
+        if self.config.turn_detection is None:  # not config.vad: one call fewer per audio frame
             return
-        self.since_handle.append(frame)
-        self.since_handle_bytes += len(frame)
+        kept = self.since_handle
+        kept.append(frame)
+        size = self.since_handle_bytes + len(frame)
         turn = self.user_turn
-        speaking = turn is not None and not turn.committed
         limits = self.replay_limits
-        self._trim_to(limits.speaking if speaking else limits.idle)
+        limit = limits.speaking if turn is not None and not turn.committed else limits.idle
+        while size > limit and kept:  # as _trim_to(limit), inline on this per-frame path
+            size -= len(kept.popleft())
+        self.since_handle_bytes = size
 
     def _idle(self) -> bool:
         # A user still speaking does not count: the audio the handle does not

@@ -255,7 +255,11 @@ class GeminiSide(TranslatorState):
         if resp is None:
             return None
         self.tool_turn_open = False  # as _reply
-        return self._audio_delta(resp, part[1], True)  # not None: an identity conversion of safe text returns it
+        data = part[1]
+        ms = self.out_conv.pass_b64(data)  # _audio_delta's identity conversion, in one call
+        if ms is None:
+            return self._audio_delta(resp, data, True)  # not None: an identity conversion of safe text returns it
+        return resp.audio_delta_text(data, ms)
 
     def _turn_complete(self, actions: list[Action]) -> None:
         self.orphan_transcript = []

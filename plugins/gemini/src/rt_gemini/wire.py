@@ -300,6 +300,8 @@ _AUDIO_PART_TAIL = re.compile(_WS + (r"\}" + _WS) * 2 + r"\]" + _WS + (r"\}" + _
 
 _AUDIO_OUT_MIME = f"audio/pcm;rate={OUTPUT_AUDIO_RATE}"
 _COMPACT_AUDIO_HEAD = '{"serverContent":{"modelTurn":{"parts":[{"inlineData":{"mimeType":"' + _AUDIO_OUT_MIME + '","data":"'
+#: What follows the ``data`` string in a compact frame (no regex needed).
+_COMPACT_AUDIO_TAIL = "}}]}}}"
 #: Exact heads (up to the data string) of the audio frames seen on the wire:
 #: compact, and Python's default ``json.dumps`` spacing.  Anything else goes
 #: through :data:`_AUDIO_PART_HEAD`.
@@ -347,7 +349,7 @@ def server_audio_part(frame: str | bytes) -> tuple[str, str] | None:
         return None
     if end != start + len(data) + 1:
         return None  # escapes in the audio: what they decode to must not be spliced into JSON as it is
-    if _AUDIO_PART_TAIL.fullmatch(text, end) is None:
+    if (end != len(text) - 6 or not text.endswith(_COMPACT_AUDIO_TAIL)) and _AUDIO_PART_TAIL.fullmatch(text, end) is None:
         return None
     return mime, data
 
