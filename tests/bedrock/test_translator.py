@@ -575,6 +575,16 @@ def test_unreadable_nova_frame_is_reported_not_fatal():
     assert evs[0]["type"] == "error" and evs[0]["error"]["code"] == "upstream_protocol_error"
 
 
+@pytest.mark.parametrize("frame", [
+    b'{"event":{"textOutput":{"content":"\\ud800","role":"ASSISTANT"}}}',
+    b'{"event":{"textOutput":' + b"[" * 300 + b"]" * 300 + b"}}",
+])
+def test_nova_frame_rt_could_parse_but_not_relay_is_reported_not_fatal(frame):
+    tr = make_translator()
+    evs = client_events(tr.outbound(frame))
+    assert evs[0]["type"] == "error" and evs[0]["error"]["code"] == "upstream_protocol_error"
+
+
 def test_drop_stream_when_closing_during_a_hand_over():
     tr = make_translator(continuation_after_s=5)
     opened(tr)

@@ -544,3 +544,18 @@ def test_garbage_from_gemini_is_reported_not_fatal():
     step = d._run(d.t.outbound(b"[1, 2]"))
     assert step.types() == ["error"]
     assert d.gemini({"someFutureField": {"x": 1}}, validate=False).events == []
+
+
+@pytest.mark.parametrize("frame", [
+    b'{"serverContent":{"outputTranscription":{"text":"\\udc00"}}}',  # valid JSON, not UTF-8-encodable
+    b'{"serverContent":{"modelTurn":{"parts":[{"text":"\\ud800 hi"}]}}}',
+    b'{"serverContent":' + b"[" * 300 + b"]" * 300 + b"}",
+])
+def test_frames_rt_could_parse_but_not_relay_are_reported_not_fatal(frame):
+    """An unpaired surrogate escape or nesting past MAX_EVENT_DEPTH: refused where it
+    is parsed, so nothing fails later while encoding what goes to the client."""
+    d = Driver()
+    d.start({})
+    step = d._run(d.t.outbound(frame))
+    assert step.one("error")["error"]["code"] == "upstream_protocol_error"
+    assert "response.output_audio.delta" in d.gemini(gemini_audio(40)).types()  # the session goes on

@@ -452,7 +452,9 @@ def test_escaped_audio_never_breaks_the_clients_json(monkeypatch, caplog):
             for text in o[1:]:  # rt's text, and what a GA and a beta client are sent (None: as it is)
                 if text is not None:
                     json.loads(text)
-    assert caplog.text.count("not valid base64") == 3 * 5  # each dropped frame is logged, on all three runs
+    assert caplog.text.count("not valid base64") == 3 * 4  # each dropped frame is logged, on all three runs
+    # The unpaired surrogate escape is refused where the frame is parsed, and the client told.
+    assert [e["error"]["code"] for e in client_events(out) if e["type"] == "error"] == ["upstream_protocol_error"]
 
 
 # ---------------------------------------------------------------------- the recognisers themselves

@@ -137,3 +137,49 @@ async def test_client_vanishing_closes_upstream_within_a_second():
                 await anyio.sleep(0.02)
         upstream_socket = fake.connections[0]
         assert upstream_socket is not None
+
+
+#: Upstream events whose type can be peeked but whose text rt cannot relay once
+#: it needs their fields (a watched type, or any re-spelling for a beta client).
+UNRELAYABLE = [
+    ('{"type":"error","error":{"message":', "truncated JSON"),
+    ('{"type":"session.updated","session":{"instructions":"\\ud800"}}', "an unpaired surrogate"),
+    ('{"type":"response.done","response":{"output":' + "[" * 300 + "]" * 300 + "}}", "nested 300 deep"),
+]
+
+
+@pytest.mark.parametrize("dialect", ["ga", "beta"])
+async def test_unrelayable_upstream_events_become_error_events_and_session_goes_on(dialect):
+    """Each one is dropped with an ``upstream_invalid_frame`` error to the client
+    (before, the lazy parse failed inside the relay and the session closed with
+    1011); the events after it still arrive."""
+    from websockets.asyncio.server import serve as ws_serve
+
+    created = json.dumps({"type": "session.created", "event_id": "e0", "session": {
+        "type": "realtime", "id": "sess_1", "object": "realtime.session", "model": "gpt-realtime"}})
+    sentinel = json.dumps({"type": "input_audio_buffer.cleared", "event_id": "e9"})
+
+    async def upstream(ws):
+        await ws.send(created)
+        for text, _ in UNRELAYABLE:
+            await ws.send(text)
+        await ws.send(sentinel)
+        await ws.wait_closed()
+
+    async with ws_serve(upstream, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with running_gateway(openai_config(f"http://127.0.0.1:{port}")) as gw:
+            headers = {"OpenAI-Beta": "realtime=v1"} if dialect == "beta" else {}
+            async with ws_connect(gw.realtime_url("gpt-realtime"), additional_headers=headers) as ws:
+                seen = []
+                with anyio.fail_after(5):
+                    while not seen or seen[-1]["type"] != "input_audio_buffer.cleared":
+                        data = json.loads(await ws.recv())
+                        validate_server_event(data, dialect)
+                        seen.append(data)
+                assert seen[0]["type"] == "session.created"
+                errors = [e["error"] for e in seen if e["type"] == "error"]
+                assert [e["code"] for e in errors] == ["upstream_invalid_frame"] * len(UNRELAYABLE)
+                assert [e["type"] for e in errors] == ["server_error"] * len(UNRELAYABLE)
+                assert "truncated" not in errors[0]["message"] and "'error' event" in errors[0]["message"]
+                assert "surrogate" in errors[1]["message"] and "256 levels" in errors[2]["message"]

@@ -47,6 +47,9 @@ __all__ = [
     "append_parts",
     "append_audio_span",
     "dumps",
+    "loads_relayable",
+    "TooDeep",
+    "UnpairedSurrogate",
 ]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -69,6 +72,51 @@ MAX_EVENT_DEPTH = 256
 def _too_deep() -> ClientEventError:
     return ClientEventError(f"The event nests objects and arrays more than {MAX_EVENT_DEPTH} levels deep.",
                             code="invalid_event")
+
+
+class TooDeep(ValueError):
+    """JSON nesting objects and arrays more than :data:`MAX_EVENT_DEPTH` levels deep."""
+
+
+class UnpairedSurrogate(ValueError):
+    """JSON holding a ``\\uD800``-``\\uDFFF`` escape that is not half of a pair."""
+
+
+def loads_relayable(text: str | bytes) -> Any:
+    """``json.loads``, refusing the JSON rt could parse but not relay.
+
+    JSON's grammar allows both, and each fails later, in the middle of
+    handling the frame (ending the session), unless it is refused here:
+
+    * nesting deeper than :data:`MAX_EVENT_DEPTH` (how deep ``json.loads``
+      itself goes depends on the Python version; whatever walks the value
+      afterwards has a limit of its own);
+    * an unpaired surrogate escape (UTF-8 cannot carry it, so encoding what
+      rt sends or logs fails).
+
+    The checks cost a scan of the text unless it holds more than
+    :data:`MAX_EVENT_DEPTH` brackets or a ``\\ud`` escape.  For client
+    events (:meth:`Event.from_text`) and for the frames of upstreams whose
+    translators parse them.
+
+    :raises TooDeep: (a ValueError) too deep.
+    :raises UnpairedSurrogate: (a ValueError) an unpaired surrogate.
+    :raises ValueError: not JSON.
+    """
+    try:
+        data = json.loads(text)
+    except RecursionError:  # Python 3.12's parser, at about its recursion limit
+        raise TooDeep(f"nested more than {MAX_EVENT_DEPTH} levels deep") from None
+    if isinstance(text, str):
+        brackets, surrogate = text.count("[") + text.count("{"), "\\ud" in text or "\\uD" in text
+    else:
+        raw = bytes(text)
+        brackets, surrogate = raw.count(b"[") + raw.count(b"{"), b"\\ud" in raw or b"\\uD" in raw
+    if brackets > MAX_EVENT_DEPTH and _nesting_depth(data) > MAX_EVENT_DEPTH:
+        raise TooDeep(f"nested more than {MAX_EVENT_DEPTH} levels deep")
+    if surrogate and _has_lone_surrogate(data):
+        raise UnpairedSurrogate("an unpaired UTF-16 surrogate escape, which UTF-8 text cannot carry")
+    return data
 
 
 def _nesting_depth(value: Any) -> int:
@@ -230,19 +278,17 @@ class Event:
             if t is not None:
                 return cls(t, text, None)
         try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise ClientEventError(f"The frame is not valid JSON: {exc}", code="invalid_json") from None
-        except RecursionError:  # Python 3.12's parser, at about its recursion limit
+            data = loads_relayable(text)
+        except TooDeep:
             raise _too_deep() from None
-        if text.count("[") + text.count("{") > MAX_EVENT_DEPTH and _nesting_depth(data) > MAX_EVENT_DEPTH:
-            raise _too_deep()
-        if ("\\ud" in text or "\\uD" in text) and _has_lone_surrogate(data):
+        except UnpairedSurrogate:
             raise ClientEventError(
                 "The frame is not valid JSON: it holds an unpaired UTF-16 surrogate (a \\uD800-\\uDFFF escape "
                 "that is not half of a pair), which UTF-8 text cannot carry.",
                 code="invalid_json",
-            )
+            ) from None
+        except ValueError as exc:
+            raise ClientEventError(f"The frame is not valid JSON: {exc}", code="invalid_json") from None
         if not isinstance(data, dict):
             raise ClientEventError(
                 f"Expected a JSON object, got {type(data).__name__ if not isinstance(data, list) else 'array'}.",
@@ -265,7 +311,9 @@ class Event:
     def data(self) -> dict[str, Any]:
         d = self._data
         if d is None:
-            d = self._data = json.loads(self._text)  # type: ignore[arg-type]
+            # Parsed on first use (an upstream's event wrapped unparsed): ValueError
+            # when it is not JSON rt can relay (the relay answers that: _to_client).
+            d = self._data = loads_relayable(self._text)  # type: ignore[arg-type]
         return d
 
     @property

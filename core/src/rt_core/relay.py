@@ -613,6 +613,22 @@ class Relay:
 
     def _to_client(self, event_or_dict: Event | dict[str, Any]) -> None:
         event = Event.from_data(event_or_dict) if type(event_or_dict) is dict else cast(Event, event_or_dict)
+        try:
+            text = self._client_text(event)
+        except ValueError as exc:
+            if event.is_parsed:
+                raise  # not the parse: a bug, which ends the session (on_message)
+            # An event a translator passed on unparsed (its type peeked) whose text
+            # is not JSON rt can relay, found when something needed its fields.
+            log.warning("session %s: the upstream sent an unreadable %r event: %s", self.session.id, event.type, exc)
+            text = self.edge.outbound(Event.from_data(self._error_frame(error_object(
+                f"The upstream sent an invalid {event.type!r} event ({exc}); it was dropped.",
+                code="upstream_invalid_frame", type="server_error"))))
+        if text is not None and not self.client_gone:
+            self._to_client_box.put(text)
+
+    def _client_text(self, event: Event) -> str | None:
+        """What the client is sent for ``event`` (None: nothing), counting its usage and logging it."""
         t = event.type
         if t == "response.done":
             resp = event.data.get("response")
@@ -620,9 +636,7 @@ class Relay:
                 self.stats.add_usage(resp.get("usage"))
         if self.logger.wants(t):
             self.logger.record("event", self.session, direction="upstream->client", event_type=t, payload=event.data)
-        text = self.edge.outbound(event)
-        if text is not None and not self.client_gone:
-            self._to_client_box.put(text)
+        return self.edge.outbound(event)
 
     def _client_send_failed(self, exc: BaseException) -> None:
         if isinstance(exc, ClientGone):

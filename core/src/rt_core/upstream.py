@@ -202,7 +202,8 @@ class WebSocketUpstream:
         or None when it cannot write without waiting: for a wrapper that keeps
         it instead of calling :meth:`send_now` on every frame (rt-gemini's
         upstream, whose socket changes)."""
-        return self._write_now
+        write_now: Callable[[Any], bool] | None = self._write_now
+        return write_now
 
     def send_now(self, frame: Any) -> bool:
         """Write ``frame`` without waiting; False when that is not possible (then ``send``)."""

@@ -27,6 +27,7 @@ import json
 from typing import Any
 
 from rt_core import dumps
+from rt_core.events import loads_relayable
 
 __all__ = [
     "DEFAULT_INFERENCE",
@@ -193,9 +194,10 @@ def tool_choice(choice: Any) -> dict[str, Any] | None:
 def parse_output(payload: bytes | str) -> tuple[str, dict[str, Any]]:
     """``(event name, body)`` of one Nova output event.
 
-    :raises ValueError: not a Nova event.
+    :raises ValueError: not a Nova event (or JSON rt could not relay:
+        :func:`rt_core.events.loads_relayable`).
     """
-    data = json.loads(payload)
+    data = loads_relayable(payload)
     ev = data.get("event") if isinstance(data, dict) else None
     if not isinstance(ev, dict) or len(ev) != 1:
         raise ValueError("not a Nova Sonic event")

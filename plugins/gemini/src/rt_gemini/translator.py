@@ -131,7 +131,7 @@ class GeminiTranslator(ClientSide, GeminiSide, ConnectionLifecycle):
             try:
                 m = wire.parse_server_frame(frame)
             except ValueError as exc:
-                log.warning("Gemini sent a frame that is not a JSON object: %s", exc)
+                log.warning("Gemini sent a frame rt cannot read (not a JSON object, or not relayable): %s", exc)
                 return [ToClient(error_event(
                     "Gemini Live sent a malformed frame; it was ignored.", code="upstream_protocol_error",
                     type="server_error", ids=self.ids))]

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from rt_core import dumps
+from rt_core.events import loads_relayable
 
 __all__ = [
     "WireModel", "Blob", "FunctionCall", "FunctionResponse", "Part", "Content",
@@ -264,11 +265,13 @@ def tool_response_frame(responses: list[dict[str, Any]]) -> str:
 def parse_server_frame(frame: str | bytes | bytearray | memoryview) -> dict[str, Any]:
     """Decode one server frame (JSON, usually in a binary frame).
 
-    :raises ValueError: not JSON, or not an object.
+    :raises ValueError: not JSON, not an object, or JSON rt could not relay
+        (:func:`rt_core.events.loads_relayable`: too deep, an unpaired
+        surrogate escape).
     """
-    if isinstance(frame, memoryview):
+    if isinstance(frame, (memoryview, bytearray)):
         frame = bytes(frame)
-    data = json.loads(frame)
+    data = loads_relayable(frame)
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object from Gemini, got {type(data).__name__}")
     return data
