@@ -59,7 +59,7 @@ def main() -> None:
     n = args.frames
 
     session, inbound, outbound, ids = setup_session()
-    audio = base64.b64encode(os.urandom(960 * 2)).decode()  # 20 ms of pcm16 at 24 kHz
+    audio = base64.b64encode(os.urandom(960)).decode()  # 20 ms of pcm16 at 24 kHz (480 samples)
     client_frame = json.dumps({"type": "input_audio_buffer.append", "audio": audio, "event_id": "evt_1"})
     gemini_msg = {"serverContent": {"modelTurn": {"parts": [
         {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": audio}}]}}}
