@@ -162,6 +162,20 @@ class NovaTranslator:
     :param clock: the session's monotonic clock.
     """
 
+    #: Slots, not a __dict__: this many attributes are more than CPython 3.12 keeps
+    #: in a class's shared keys (30), past which every ``self.x`` becomes a dict lookup
+    #: and each session carries its own keys table (tests/unit/test_hot_classes.py).
+    __slots__ = (
+        "settings", "model_id", "model_name", "ids", "clock", "nova2", "session_id", "instructions", "voice",
+        "tools", "tool_choice", "modalities", "in_format", "out_format", "transcription", "turn_detection",
+        "noise_reduction", "max_output_tokens", "speed", "in_conv", "out_conv", "prompt", "audio_name", "gen",
+        "_gen_counter", "prompt_open", "audio_open", "prompt_config", "stream_started", "stream_dead",
+        "next_gen", "next_state", "handover_reason", "promote_asap", "handover_failures", "recoveries",
+        "handovers", "reconfigure", "conv", "pending_user", "user", "resp", "discarding", "suppress_user_echo",
+        "absorb_create", "expect", "pending_calls", "content_kind", "input_ms", "turn_mark_ms", "replay",
+        "replay_ms", "audio_since_turn_ms", "usage_stream", "usage_closed", "usage_reported",
+    )
+
     def __init__(
         self,
         settings: BedrockSettings,

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 class ClientSide(TranslatorState):
     """What each client event does (GA dialect)."""
 
+    __slots__ = ()
+
     def quick_append(self, audio: str) -> str | None:
         """The upstream frame for an append's audio in the steady state, or None.
 

@@ -39,6 +39,8 @@ _FATAL_CODES = frozenset({1007, 1008})
 class ConnectionLifecycle(TranslatorState):
     """Set-up, buffering while not ready, moving to new connections, errors."""
 
+    __slots__ = ()
+
     def _opened(self) -> list[Action]:
         self.phase = "open"
         return [

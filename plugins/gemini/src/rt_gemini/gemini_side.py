@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 class GeminiSide(TranslatorState):
     """What each Gemini server message does."""
 
+    __slots__ = ()
+
     def _message(self, m: dict[str, Any], actions: list[Action]) -> None:
         if "setupComplete" in m:
             self._setup_complete(actions)

@@ -121,6 +121,19 @@ class TranslatorState:
     :param ids: the session's id factory.
     """
 
+    #: Slots, not a __dict__: 42 attributes are more than CPython 3.12 keeps in a
+    #: class's shared keys (30), past which every ``self.x`` on the hot path became a
+    #: dict lookup.  Subclasses declare their own (the halves: none).
+    __slots__ = (
+        "opts", "platform", "ids", "emit", "session_id", "config", "conversation", "phase", "outbox",
+        "outbox_bytes", "outbox_overflowed", "setup_fingerprint", "handle", "content_sent", "reconnect_pending",
+        "since_handle", "since_handle_bytes", "go_away_pending", "resumptions", "in_audio", "replay_limits",
+        "input_ms", "boundary_ms", "manual_buf", "manual_bytes", "activity_open", "pending_turns",
+        "pending_outputs", "user_turn", "resp", "out_conv", "auto_unclaimed", "commit_pending", "held",
+        "suppress_turn", "suppress_in_flight", "tool_turn_open", "calls", "call_names", "user_input_unanswered",
+        "orphan_transcript",
+    )
+
     def __init__(self, options: TranslatorOptions, *, model: str, ids: Any) -> None:
         self.opts = options
         self.platform = options.setup.platform

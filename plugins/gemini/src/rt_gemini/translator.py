@@ -64,6 +64,8 @@ class GeminiTranslator(ClientSide, GeminiSide, ConnectionLifecycle):
     :param ids: the session's id factory.
     """
 
+    __slots__ = ("_client_handlers",)
+
     def __init__(self, options: TranslatorOptions, *, model: str, ids: Any) -> None:
         super().__init__(options, model=model, ids=ids)
         self._client_handlers = {
