@@ -52,6 +52,7 @@ def _cannot_send_now(item: Any) -> bool:
     """An outbox's immediate write for a side that has none: always queue."""
     return False
 
+
 class ClientGone(Exception):
     """The client connection is closed."""
 

@@ -164,7 +164,7 @@ class NovaTranslator:
 
     #: Slots, not a __dict__: this many attributes are more than CPython 3.12 keeps
     #: in a class's shared keys (30), past which every ``self.x`` becomes a dict lookup
-    #: and each session carries its own keys table (tests/unit/test_hot_classes.py).
+    #: and each session carries its own keys table (tests/unit/test_attribute_layout.py).
     __slots__ = (
         "settings", "model_id", "model_name", "ids", "clock", "nova2", "session_id", "instructions", "voice",
         "tools", "tool_choice", "modalities", "in_format", "out_format", "transcription", "turn_detection",
