@@ -37,6 +37,7 @@ __all__ = [
     "UpstreamConnectError",
     "UpstreamClosed",
     "SessionClosed",
+    "http_error_body",
 ]
 
 
@@ -136,3 +137,11 @@ class SessionClosed(RtError):
         self.code = code
         self.reason = reason
         self.error = error
+
+
+def http_error_body(message: str, code: str, type_: str = "invalid_request_error",
+                    param: str | None = None) -> dict[str, Any]:
+    """The JSON body of an HTTP refusal (a handshake rt will not upgrade, the
+    shutting-down 503): OpenAI's error object under ``error``.  One shape for
+    every refusal, whichever WebSocket layer sends it."""
+    return {"error": {"message": message, "type": type_, "code": code, "param": param}}

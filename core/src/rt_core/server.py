@@ -33,6 +33,7 @@ import anyio
 from .config import Config
 from .deployment import key_fingerprint
 from .edge import ClientEdge
+from .errors import http_error_body
 from .eventlog import EventLogger
 from .events import IdFactory
 from .memory import release_memory
@@ -86,10 +87,6 @@ class WebSocketClient:
         await self.ws.close(code, reason)
 
 
-def _error_body(message: str, code: str, type_: str = "invalid_request_error", param: str | None = None) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_, "code": code, "param": param}}
-
-
 def _header_tokens(headers: Any, name: str) -> set[str]:
     """The comma-separated tokens of a (possibly repeated) header, lower-cased."""
     return {t.strip().lower() for v in header_values(headers, name) for t in v.split(",") if t.strip()}
@@ -100,11 +97,11 @@ def _websocket_handshake_error(headers: Any) -> Any | None:
     (the WebSocket layer would refuse in plain text, or accept versions 7
     and 8); None when the request is a valid version-13 upgrade."""
     if "upgrade" not in _header_tokens(headers, "Connection"):
-        return json_response(400, _error_body(
+        return json_response(400, http_error_body(
             "A WebSocket upgrade needs the 'Connection: Upgrade' header.", "invalid_handshake"))
     version = (headers.get("Sec-WebSocket-Version") or "").strip()
     if version != "13":
-        return json_response(426, _error_body(
+        return json_response(426, http_error_body(
             f"Unsupported WebSocket version {version or 'none'}: this gateway speaks version 13 (RFC 6455).",
             "unsupported_websocket_version"), {"Sec-WebSocket-Version": "13"})
     key = (headers.get("Sec-WebSocket-Key") or "").strip()
@@ -113,7 +110,7 @@ def _websocket_handshake_error(headers: Any) -> Any | None:
     except (binascii.Error, ValueError):
         key_ok = False
     if not key_ok:
-        return json_response(400, _error_body(
+        return json_response(400, http_error_body(
             "Invalid Sec-WebSocket-Key: it must be 16 bytes in base64 (RFC 6455).", "invalid_handshake"))
     return None
 
@@ -226,7 +223,7 @@ class Gateway:
         if path in REALTIME_PATHS:
             return self._realtime_handshake(request, path, query, headers, upgrade)
         if upgrade:
-            return json_response(404, _error_body(f"No WebSocket endpoint at {path}; use /v1/realtime?model=NAME.", "not_found"))
+            return json_response(404, http_error_body(f"No WebSocket endpoint at {path}; use /v1/realtime?model=NAME.", "not_found"))
         if path in ("/health/liveliness", "/health/liveness", "/health"):
             return json_response(200, {"status": "healthy"})
         if path == "/health/readiness":
@@ -237,13 +234,13 @@ class Gateway:
             return json_response(503, {"status": "starting"})
         if path in ("/v1/models", "/models"):
             if self._master_key and not self._key_ok(extract_key(headers, query, [])):
-                return json_response(401, _error_body("Missing or invalid API key.", "invalid_api_key"))
+                return json_response(401, http_error_body("Missing or invalid API key.", "invalid_api_key"))
             return json_response(200, {"object": "list", "data": [
                 {"id": name, "object": "model", "created": 0, "owned_by": "rt",
                  "providers": sorted({d.provider for d in deps})}
                 for name, deps in self.config.groups.items()
             ]})
-        return json_response(404, _error_body(f"Not found: {path}", "not_found"))
+        return json_response(404, http_error_body(f"Not found: {path}", "not_found"))
 
     def _key_ok(self, key: str | None) -> bool:
         return key is not None and self._master_key is not None and hmac.compare_digest(
@@ -252,7 +249,7 @@ class Gateway:
 
     def _realtime_handshake(self, request: Any, path: str, query: dict[str, list[str]], headers: Any, upgrade: bool) -> Any:
         if not upgrade:
-            return json_response(426, _error_body("This endpoint needs a WebSocket upgrade.", "upgrade_required"))
+            return json_response(426, http_error_body("This endpoint needs a WebSocket upgrade.", "upgrade_required"))
         refusal = _websocket_handshake_error(headers)
         if refusal is not None:
             return refusal
@@ -260,20 +257,20 @@ class Gateway:
         key = extract_key(headers, query, subprotocols)
         if self._master_key:
             if key is None:
-                return json_response(401, _error_body(
+                return json_response(401, http_error_body(
                     "Missing API key: send 'Authorization: Bearer <key>', an 'api-key' header, or the "
                     "'openai-insecure-api-key.<key>' subprotocol.", "missing_api_key"))
             if not self._key_ok(key):
-                return json_response(401, _error_body("Invalid API key.", "invalid_api_key"))
+                return json_response(401, http_error_body("Invalid API key.", "invalid_api_key"))
             identity = ClientIdentity("master-key", key_fingerprint(key))
         else:
             identity = ClientIdentity(key_fingerprint(key) if key else "anonymous", key_fingerprint(key) if key else None)
         model = (query.get("model") or query.get("deployment") or [""])[0]
         if not model:
-            return json_response(400, _error_body(
+            return json_response(400, http_error_body(
                 "Missing 'model' query parameter: connect to /v1/realtime?model=NAME.", "missing_model", param="model"))
         if not self.router.has_model(model):
-            return json_response(404, _error_body(
+            return json_response(404, http_error_body(
                 f"The model {model!r} does not exist on this gateway. Available: {', '.join(self.config.model_names) or 'none'}.",
                 "model_not_found", param="model"))
         api_version = (query.get("api-version") or [""])[0]

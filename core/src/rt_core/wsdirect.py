@@ -29,6 +29,7 @@ cannot be swapped after construction) with only the options rt uses.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -43,12 +44,14 @@ from picows.websockets.asyncio.server import Server, ServerHandshakeConnection
 from picows.websockets.compat import Request, Response
 from picows.websockets.exceptions import InvalidHandshake, InvalidStatus, InvalidURI
 
+from .errors import http_error_body
+
 __all__ = ["DirectClientConnection", "DirectServerConnection", "connect", "serve"]
 
 log = logging.getLogger(__name__)
 
-_SHUTTING_DOWN_BODY = (b'{"error": {"message": "The gateway is shutting down.", "type": "server_error", '
-                       b'"code": "server_shutting_down", "param": null}}')
+_SHUTTING_DOWN_BODY = json.dumps(
+    http_error_body("The gateway is shutting down.", "server_shutting_down", "server_error")).encode()
 
 
 def _normalise_upgrade_headers(headers: CIMultiDict[str]) -> None:
